@@ -1,0 +1,38 @@
+"""qgmag: quantum geometry of Bloch electrons and the magnetization it produces.
+
+Public API (SPEC §5)::
+
+    model = qgmag.TightBindingModel(lattice, positions, hoppings, onsite=None, spin=None)
+    model = qgmag.models.haldane(...)
+    model = qgmag.read_wannier90("seedname_tb.dat")
+    bands = qgmag.band_geometry(model, kpoints)
+    result = qgmag.compute(model, quantities, mu, temperature=0.0, kmesh=(n1, n2[, n3]))
+"""
+
+from qgmag import models
+from qgmag.errors import (
+    CheckpointError,
+    ConfigError,
+    ModelError,
+    QgmagError,
+    QgmagWarning,
+    WannierFormatError,
+)
+from qgmag.geometry import band_geometry
+from qgmag.models import ContinuumModel, TightBindingModel
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CheckpointError",
+    "ConfigError",
+    "ContinuumModel",
+    "ModelError",
+    "QgmagError",
+    "QgmagWarning",
+    "TightBindingModel",
+    "WannierFormatError",
+    "__version__",
+    "band_geometry",
+    "models",
+]

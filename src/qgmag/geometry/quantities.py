@@ -1,0 +1,173 @@
+"""Band-resolved quantum geometry (SPEC §2), as pure functions of :class:`BandData`.
+
+Index conventions: tensors are returned as (3, 3, N, n) arrays T[a, b, k, n] with
+Cartesian a, b in (x, y, z); antisymmetric tensors map to vectors by
+X^c = X^{ab}, (a, b, c) cyclic (:func:`to_vector`). All sums over intermediate bands
+m exclude the whole degenerate set D(n). Values are in "native" units (eV, Å); the unit
+factors to report them live in :mod:`qgmag.constants`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qgmag.bands.engine import BandData
+from qgmag.models.base import ComplexArray, FloatArray
+
+#: Levi-Civita symbol ε_ijk
+LEVI_CIVITA = np.zeros((3, 3, 3))
+for _i, _j, _k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+    LEVI_CIVITA[_i, _j, _k] = 1.0
+    LEVI_CIVITA[_i, _k, _j] = -1.0
+
+#: sign of the magnetoelectric tensor relative to Eq. (10) taken literally. The
+#: finite-field check (qgmag.finite_field, tests/identities/test_finite_field.py:
+#: dM_z/dE_x = dP_x/dB_z from Berry-phase polarization in Peierls supercells) fixes the
+#: physical sign to the opposite of Eq. (10) as written (SPEC §2); qgmag's F is the
+#: physical one, F = MAGNETOELECTRIC_SIGN * (Eq. 10), so that alpha = e ∫[dk] F f0.
+MAGNETOELECTRIC_SIGN = -1.0
+
+
+def to_vector(tensor: np.ndarray) -> np.ndarray:
+    """Antisymmetric (3, 3, ...) tensor -> (3, ...) vector X^c = X^{ab}, (a, b, c) cyclic."""
+    return np.stack([tensor[1, 2], tensor[2, 0], tensor[0, 1]])
+
+
+def _pair_sum(x: ComplexArray, y: ComplexArray, weight: FloatArray) -> ComplexArray:
+    """S^{ab}_n = Σ_m x^a_nm y^b_mn w_nm for x, y (3, N, n, n), w (N, n, n) -> (3, 3, N, n)."""
+    return np.einsum("aknm,bkmn->abkn", x * weight[None], y, optimize=True)
+
+
+def berry_curvature(bands: BandData) -> FloatArray:
+    """Ω^{ab}_n = -2 Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å² (Eq. 4)."""
+    inv = bands.inverse_gap
+    v = bands.velocity_matrix
+    return -2.0 * np.imag(_pair_sum(v, v, inv**2))
+
+
+def quantum_metric(bands: BandData) -> FloatArray:
+    """g^{ab}_n = Re Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å²."""
+    inv = bands.inverse_gap
+    v = bands.velocity_matrix
+    return np.real(_pair_sum(v, v, inv**2))
+
+
+def quantum_geometric_tensor(bands: BandData) -> ComplexArray:
+    """Q_n = g_n - (i/2) Ω_n = Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å²."""
+    inv = bands.inverse_gap
+    v = bands.velocity_matrix
+    return _pair_sum(v, v, inv**2)
+
+
+def orbital_moment_native(bands: BandData) -> FloatArray:
+    """-Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m) (3, 3, N, n) in eV·Å².
+
+    The orbital moment (Eqs. 3-4) is m^{ab}_n = (e/hbar) times this; in Bohr magnetons
+    multiply by :data:`qgmag.constants.ORBITAL_MOMENT_TO_BOHR`.
+    """
+    inv = bands.inverse_gap
+    v = bands.velocity_matrix
+    return -np.imag(_pair_sum(v, v, inv))
+
+
+def spin_berry_curvature(bands: BandData) -> FloatArray:
+    """Φ^{ab}_n = -2 Im Σ_{m∉D(n)} (S_a/hbar)_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n) (Eq. 7).
+
+    a = spin component, b = field direction; units hbar·Å/eV (S measured in hbar).
+    """
+    inv = bands.inverse_gap
+    return -2.0 * np.imag(_pair_sum(bands.spin_matrix, bands.velocity_matrix, inv**2))
+
+
+def interband_orbital_moment_native(bands: BandData) -> ComplexArray:
+    """m_mn of Eq. (10) divided by e/hbar: (1/2) Σ_{l∉D(n)} (V_ml + δ_lm P_D V P_D) × A_ln.
+
+    Returns (3, N, n, n) in eV·Å². The δ_lm v_n term uses the velocity restricted to the
+    degenerate set of n (P_D V P_D), which equals diag(v_n) for non-degenerate bands and
+    keeps m_mn gauge covariant inside degenerate sets.
+    """
+    v = bands.velocity_matrix
+    a = bands.berry_connection
+    vd = bands.degenerate_block_velocity
+    va = np.einsum("jkml,rkln->jrkmn", v, a, optimize=True)  # V^j A^r
+    av = np.einsum("rkml,jkln->jrkmn", a, vd, optimize=True)  # A^r (P V^j P)
+    return 0.5 * np.einsum("ijr,jrkmn->ikmn", LEVI_CIVITA, va + av, optimize=True)
+
+
+def metric_dipole(bands: BandData) -> FloatArray:
+    """∂_c g^{ab}_n (3[c], 3[a], 3[b], N, n) in Å³, analytically from ∂H and ∂²H.
+
+    Uses ∂_c V^a = W^{ac} - D^c V^a + V^a D^c with D^c = <l|∂_c n> = -i A^c (the
+    within-set part of D drops out of set-summed quantities) and
+    ∂_c (ε_n-ε_m)^-2 = -2 (ε_n-ε_m)^-3 (v^c_n - v^c_m). Exact where bands are
+    non-degenerate and for sets degenerate at every k; needs BandData built with
+    ``need_second_derivatives=True``.
+    """
+    v = bands.velocity_matrix
+    w = bands.second_derivative_matrix
+    d = -1j * bands.berry_connection
+    inv = bands.inverse_gap
+    vel = bands.band_velocity  # (3, N, n)
+    dv = np.moveaxis(w, 0, 1) - np.einsum("cknl,aklm->caknm", d, v, optimize=True) + np.einsum(
+        "aknl,cklm->caknm", v, d, optimize=True
+    )  # dv[c, a] = ∂_c V^a
+    inv2 = inv**2
+    term1 = np.einsum("caknm,bkmn,knm->cabkn", dv, v, inv2, optimize=True)
+    term2 = np.einsum("aknm,cbkmn,knm->cabkn", v, dv, inv2, optimize=True)
+    dgap = vel[:, :, :, None] - vel[:, :, None, :]  # (3, N, n, m): v_n - v_m
+    term3 = -2.0 * np.einsum(
+        "aknm,bkmn,knm,cknm->cabkn", v, v, inv2 * inv, dgap, optimize=True
+    )
+    return np.real(term1 + term2 + term3)
+
+
+def magnetoelectric_interband_native(bands: BandData) -> FloatArray:
+    """First term of Eq. (10), -2 Re Σ_{m∉D(n)} m^i_nm A^j_mn/(ε_n-ε_m), over e/hbar.
+
+    (3[i], 3[j], N, n) in Å³, with the sign of Eq. (10) as written.
+    """
+    m = interband_orbital_moment_native(bands)
+    a = bands.berry_connection
+    return -2.0 * np.real(
+        np.einsum("iknm,jkmn,knm->ijkn", m, a, bands.inverse_gap, optimize=True)
+    )
+
+
+def magnetoelectric_dipole_native(dipole: FloatArray) -> FloatArray:
+    """Second term of Eq. (10) over e/hbar: -(1/2) ε_{ilr} ∂_l g^{rj} (3, 3, N, n), Å³."""
+    return -0.5 * np.einsum("ilr,lrjkn->ijkn", LEVI_CIVITA, dipole, optimize=True)
+
+
+def magnetoelectric_tensor_native(bands: BandData) -> FloatArray:
+    """F^{ij}_n over e/hbar with the physical sign (see MAGNETOELECTRIC_SIGN), Å³.
+
+    i = magnetization component, j = electric-field direction; alpha_ij = e ∫[dk] F f0.
+    """
+    return MAGNETOELECTRIC_SIGN * (
+        magnetoelectric_interband_native(bands)
+        + magnetoelectric_dipole_native(metric_dipole(bands))
+    )
+
+
+def degenerate_trace_product(x: ComplexArray, y: ComplexArray, bands: BandData) -> FloatArray:
+    """Per-band Σ_{n'∈D(n)} x^i_nn' y^j_n'n (3, 3, N, n), real part.
+
+    Summed over a degenerate set this is Tr_D[P x P y P], gauge invariant (SPEC §2); for a
+    non-degenerate band it is x_nn y_nn. Used for Fermi-surface products <S>_n v_n.
+    """
+    mask = bands.degenerate[None]
+    return np.real(np.einsum("iknp,jkpn->ijkn", x * mask, y * mask, optimize=True))
+
+
+def orbital_moment_matrix_native(bands: BandData) -> ComplexArray:
+    """Non-Abelian orbital moment over e/hbar, vector form (3, N, n, n) in eV·Å².
+
+    m^{ab}_{nn'} = -(1/2i) Σ_{m∉D} [V^a_nm V^b_mn' - V^b_nm V^a_mn']/(ε_n - ε_m); its
+    diagonal is :func:`orbital_moment_native` and its degenerate-set blocks transform
+    covariantly, so Tr_D[m v] is gauge invariant.
+    """
+    v = bands.velocity_matrix
+    vi = v * bands.inverse_gap[None]
+    prod = np.einsum("aknm,bkml->abknl", vi, v, optimize=True)
+    tensor = -(prod - np.swapaxes(prod, 0, 1)) / 2j
+    return to_vector(tensor)

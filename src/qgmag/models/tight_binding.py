@@ -1,0 +1,393 @@
+"""Tight-binding models: H_ij(k) = sum_R t_ij(R) exp(i k·(R + tau_j - tau_i)).
+
+The phase convention (SPEC §1) uses orbital positions tau ("atomic gauge"): it is the
+physical one for position-dependent quantities (quantum metric, interband Berry
+connection, orbital moment, magnetoelectric tensor). The "lattice" gauge (phases
+exp(i k·R) only) is available as an explicit option for comparisons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from qgmag.errors import ModelError
+from qgmag.models.base import ComplexArray, FloatArray, as_kpoints
+
+GAUGES = ("atomic", "lattice")
+_HERMITIAN_TOL = 1e-10
+
+
+def _check_lattice(lattice: ArrayLike) -> FloatArray:
+    lat = np.asarray(lattice, dtype=float)
+    if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or lat.shape[0] not in (2, 3):
+        raise ModelError(
+            "lattice must be a (d, d) array with d = 2 or 3 whose rows are the primitive "
+            f"vectors in Å; got shape {lat.shape}."
+        )
+    if not np.all(np.isfinite(lat)):
+        raise ModelError("lattice contains NaN or infinite entries.")
+    vol = abs(np.linalg.det(lat))
+    if vol < 1e-8 * np.prod(np.linalg.norm(lat, axis=1)):
+        raise ModelError("lattice vectors are linearly dependent (zero cell volume).")
+    return lat
+
+
+def _check_positions(positions: ArrayLike, dim: int) -> FloatArray:
+    pos = np.asarray(positions, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] != dim or pos.shape[0] < 1:
+        raise ModelError(
+            f"positions must be an (n_orb, {dim}) array of fractional coordinates; "
+            f"got shape {pos.shape}."
+        )
+    bad = np.argwhere((pos < 0.0) | (pos >= 1.0))
+    if bad.size:
+        o = int(bad[0, 0])
+        raise ModelError(
+            f"orbital {o} has fractional position {pos[o].tolist()} outside the cell [0, 1); "
+            "wrap it into the cell (e.g. positions % 1) and shift R of its hoppings to match."
+        )
+    return pos
+
+
+def _check_onsite(onsite: ArrayLike | None, n_orb: int) -> ComplexArray:
+    if onsite is None:
+        return np.zeros((n_orb, n_orb), dtype=complex)
+    arr = np.asarray(onsite)
+    if arr.shape == (n_orb,):
+        if np.iscomplexobj(arr) and np.any(np.abs(arr.imag) > _HERMITIAN_TOL):
+            raise ModelError(
+                "on-site energies must be real (a complex on-site energy makes H non-Hermitian); "
+                f"got imaginary parts {arr.imag.tolist()}."
+            )
+        return np.diag(arr.real.astype(float)).astype(complex)
+    if arr.shape == (n_orb, n_orb):
+        mat = arr.astype(complex)
+        if np.max(np.abs(mat - mat.conj().T)) > _HERMITIAN_TOL:
+            raise ModelError("the on-site matrix is not Hermitian; pass a Hermitian (n_orb, n_orb) matrix.")
+        return mat
+    raise ModelError(
+        f"onsite must have shape ({n_orb},) (energies in eV) or ({n_orb}, {n_orb}) (a Hermitian "
+        f"on-site matrix); got shape {arr.shape}."
+    )
+
+
+def _check_spin(spin: ArrayLike | None, n_orb: int) -> ComplexArray | None:
+    if spin is None:
+        return None
+    s = np.asarray(spin, dtype=complex)
+    if s.shape != (3, n_orb, n_orb):
+        raise ModelError(
+            f"spin must have shape (3, {n_orb}, {n_orb}) (matrices of S/hbar); got {s.shape}."
+        )
+    if np.max(np.abs(s - np.conj(np.swapaxes(s, 1, 2)))) > _HERMITIAN_TOL:
+        raise ModelError("spin matrices must be Hermitian.")
+    return s
+
+
+def _parse_hoppings(
+    hoppings: Iterable[tuple[int, int, Any, complex]], n_orb: int, dim: int
+) -> dict[tuple[int, ...], ComplexArray]:
+    """Hopping list -> {R: (n_orb, n_orb) matrix of <i,0|H|j,R>}, Hermitian conjugates added."""
+    blocks: dict[tuple[int, ...], ComplexArray] = {}
+    seen: dict[tuple[int, int, tuple[int, ...]], int] = {}
+    for number, entry in enumerate(hoppings):
+        try:
+            i, j, r_vec, t = entry
+        except (TypeError, ValueError):
+            raise ModelError(
+                f"hopping #{number} must be a tuple (i, j, R, t); got {entry!r}."
+            ) from None
+        for name, idx in (("i", i), ("j", j)):
+            if not isinstance(idx, int | np.integer) or isinstance(idx, bool):
+                raise ModelError(f"hopping #{number}: orbital index {name}={idx!r} is not an integer.")
+            if not 0 <= idx < n_orb:
+                raise ModelError(
+                    f"hopping #{number}: orbital index {name}={idx} out of range 0..{n_orb - 1}."
+                )
+        r_arr = np.asarray(r_vec)
+        if r_arr.shape != (dim,):
+            raise ModelError(
+                f"hopping #{number}: R={r_vec!r} must be a {dim}-tuple of integers (lattice vector "
+                "in units of the primitive vectors)."
+            )
+        if not np.all(np.equal(np.mod(r_arr.astype(float), 1.0), 0.0)):
+            raise ModelError(f"hopping #{number}: R={r_vec!r} has non-integer components.")
+        r_key = tuple(int(x) for x in r_arr)
+        t = complex(t)
+        if not np.isfinite(t):
+            raise ModelError(f"hopping #{number}: amplitude {t} is not finite.")
+        if i == j and not any(r_key):
+            raise ModelError(
+                f"hopping #{number}: (i, i, R=0) is an on-site energy; pass it through `onsite`."
+            )
+        key = (int(i), int(j), r_key)
+        partner = (int(j), int(i), tuple(-x for x in r_key))
+        if key in seen or partner in seen:
+            first = seen.get(key, seen.get(partner))
+            raise ModelError(
+                f"hopping #{number} {key} duplicates hopping #{first} (a hopping and its Hermitian "
+                "conjugate are added together; give each bond once)."
+            )
+        seen[key] = number
+        minus = tuple(-x for x in r_key)
+        blocks.setdefault(r_key, np.zeros((n_orb, n_orb), dtype=complex))[i, j] += t
+        blocks.setdefault(minus, np.zeros((n_orb, n_orb), dtype=complex))[j, i] += np.conj(t)
+    return blocks
+
+
+class TightBindingModel:
+    """A tight-binding model in 2D or 3D.
+
+    Parameters
+    ----------
+    lattice : (d, d) array, rows are primitive vectors in Å (d = 2 or 3).
+    positions : (n_orb, d) fractional orbital positions in [0, 1).
+    hoppings : iterable of (i, j, R, t) setting <i,0|H|j,R> = t (eV, complex allowed);
+        the Hermitian conjugate <j,0|H|i,-R> = t* is added. A bond given twice (also as its
+        own conjugate) is an error; on-site terms go through ``onsite``.
+    onsite : (n_orb,) on-site energies in eV, or a Hermitian (n_orb, n_orb) on-site matrix.
+    spin : None or (3, n_orb, n_orb) matrices of S/hbar in the orbital basis.
+    gauge : "atomic" (default, SPEC §1: phases exp(i k·(R + tau_j - tau_i))) or "lattice"
+        (phases exp(i k·R)); the latter changes position-dependent quantities.
+    name : label used in result provenance.
+
+    The Bloch Hamiltonian is H_ij(k) = sum_R t_ij(R) exp(i k·(R + tau_j - tau_i)), k in 1/Å.
+    """
+
+    lattice: FloatArray
+    positions: FloatArray
+    hopping_vectors: np.ndarray  # (nR, d) integer lattice vectors
+    hopping_matrices: ComplexArray  # (nR, n, n): <i,0|H|j,R>
+    spin: ComplexArray | None
+    gauge: str
+    name: str
+    parameters: dict[str, Any]
+    position_matrices: ComplexArray | None  # (nR, n, n, d) <i,0|r|j,R> in Å (Wannier "full")
+
+    def __init__(
+        self,
+        lattice: ArrayLike,
+        positions: ArrayLike,
+        hoppings: Iterable[tuple[int, int, Any, complex]] = (),
+        onsite: ArrayLike | None = None,
+        spin: ArrayLike | None = None,
+        *,
+        gauge: str = "atomic",
+        name: str = "tight-binding model",
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
+        lat = _check_lattice(lattice)
+        dim = lat.shape[0]
+        pos = _check_positions(positions, dim)
+        n_orb = pos.shape[0]
+        if gauge not in GAUGES:
+            raise ModelError(f"gauge must be one of {GAUGES}; got {gauge!r}.")
+        blocks = _parse_hoppings(hoppings, n_orb, dim)
+        zero = (0,) * dim
+        blocks.setdefault(zero, np.zeros((n_orb, n_orb), dtype=complex))
+        blocks[zero] = blocks[zero] + _check_onsite(onsite, n_orb)
+        keys = sorted(blocks)
+        self._init_arrays(
+            lat, pos, np.array(keys, dtype=int).reshape(-1, dim),
+            np.array([blocks[k] for k in keys]), _check_spin(spin, n_orb), gauge, name,
+            dict(parameters or {}), None,
+        )
+
+    @classmethod
+    def from_arrays(
+        cls,
+        lattice: ArrayLike,
+        positions: ArrayLike,
+        vectors: ArrayLike,
+        matrices: ArrayLike,
+        spin: ArrayLike | None = None,
+        *,
+        gauge: str = "atomic",
+        name: str = "tight-binding model",
+        parameters: dict[str, Any] | None = None,
+        position_matrices: ArrayLike | None = None,
+        hermitian_tolerance: float = 1e-6,
+    ) -> TightBindingModel:
+        """Build from H(R) blocks: ``matrices[r][i, j] = <i,0|H|j,R_r>`` for ``vectors[r]``.
+
+        The set of R must be closed under R -> -R with H(-R) = H(R)^† (checked to
+        ``hermitian_tolerance`` eV); this is how Wannier90 files are loaded.
+        """
+        lat = _check_lattice(lattice)
+        dim = lat.shape[0]
+        pos = _check_positions(positions, dim)
+        n_orb = pos.shape[0]
+        if gauge not in GAUGES:
+            raise ModelError(f"gauge must be one of {GAUGES}; got {gauge!r}.")
+        vec = np.asarray(vectors)
+        mat = np.asarray(matrices, dtype=complex)
+        if vec.ndim != 2 or vec.shape[1] != dim:
+            raise ModelError(f"vectors must have shape (nR, {dim}); got {vec.shape}.")
+        if mat.shape != (vec.shape[0], n_orb, n_orb):
+            raise ModelError(
+                f"matrices must have shape ({vec.shape[0]}, {n_orb}, {n_orb}); got {mat.shape}."
+            )
+        if not np.all(vec == np.round(vec)):
+            raise ModelError("lattice vectors R must be integers.")
+        vec = np.round(vec).astype(int)
+        index = {tuple(v): r for r, v in enumerate(vec)}
+        if len(index) != len(vec):
+            raise ModelError("a lattice vector R appears twice in the H(R) list.")
+        worst = 0.0
+        for r, v in enumerate(vec):
+            partner = index.get(tuple(-v))
+            if partner is None:
+                raise ModelError(
+                    f"R={tuple(v)} is present but -R is not: H(R) cannot be Hermitian."
+                )
+            worst = max(worst, float(np.max(np.abs(mat[r] - mat[partner].conj().T))))
+        if worst > hermitian_tolerance:
+            raise ModelError(
+                f"the Hamiltonian is not Hermitian: max |H(R) - H(-R)^†| = {worst:.3g} eV exceeds "
+                f"{hermitian_tolerance:g} eV."
+            )
+        pmat = None
+        if position_matrices is not None:
+            pmat = np.asarray(position_matrices, dtype=complex)
+            if pmat.shape != (vec.shape[0], n_orb, n_orb, dim):
+                raise ModelError(
+                    f"position_matrices must have shape ({vec.shape[0]}, {n_orb}, {n_orb}, {dim})."
+                )
+        obj = object.__new__(cls)
+        obj._init_arrays(
+            lat, pos, vec, mat, _check_spin(spin, n_orb), gauge, name, dict(parameters or {}), pmat
+        )
+        return obj
+
+    def _init_arrays(self, lat, pos, vec, mat, spin, gauge, name, parameters, pmat) -> None:  # noqa: ANN001
+        for key, value in (
+            ("lattice", lat), ("positions", pos), ("hopping_vectors", vec),
+            ("hopping_matrices", mat), ("spin", spin), ("gauge", gauge), ("name", name),
+            ("parameters", parameters), ("position_matrices", pmat),
+        ):
+            if isinstance(value, np.ndarray):
+                value = value.copy()
+                value.setflags(write=False)
+            object.__setattr__(self, key, value)
+        tau = pos @ lat  # Cartesian orbital positions (n, d), Å
+        r_cart = vec @ lat  # (nR, d)
+        if gauge == "atomic":
+            delta = r_cart[:, None, None, :] + tau[None, None, :, :] - tau[None, :, None, :]
+        else:
+            delta = np.broadcast_to(r_cart[:, None, None, :], (*mat.shape, lat.shape[0]))
+        object.__setattr__(self, "_tau", tau if gauge == "atomic" else np.zeros_like(tau))
+        object.__setattr__(self, "_r_cart", r_cart)
+        object.__setattr__(self, "_delta", np.ascontiguousarray(delta))  # (nR, n, n, d)
+
+    # -- protocol ---------------------------------------------------------------------------
+    @property
+    def dim(self) -> int:
+        """Spatial dimension d (2 or 3)."""
+        return int(self.lattice.shape[0])
+
+    @property
+    def n_bands(self) -> int:
+        """Number of orbitals = number of bands."""
+        return int(self.positions.shape[0])
+
+    @property
+    def cell_volume(self) -> float:
+        """Unit-cell volume (Å^3) in 3D, area (Å^2) in 2D."""
+        return float(abs(np.linalg.det(self.lattice)))
+
+    @property
+    def reciprocal_lattice(self) -> FloatArray:
+        """Rows b_i with a_i · b_j = 2 pi delta_ij (1/Å)."""
+        return 2.0 * np.pi * np.linalg.inv(self.lattice).T
+
+    @property
+    def n_hoppings(self) -> int:
+        """Number of lattice vectors R carrying hoppings (including R = 0)."""
+        return int(self.hopping_vectors.shape[0])
+
+    def _stacked_blocks(self, order: int) -> ComplexArray:
+        """(nR, n_terms * n * n): t(R), i Δ_a t(R), -Δ_a Δ_b t(R) (a <= b) stacked for one GEMM."""
+        cache_name = f"_stack_{order}"
+        cached = self.__dict__.get(cache_name)
+        if cached is not None:
+            return cached
+        t = self.hopping_matrices
+        d = self.dim
+        terms = [t]
+        if order >= 1:
+            terms += [1j * self._delta[..., a] * t for a in range(d)]
+        if order >= 2:
+            terms += [
+                -self._delta[..., a] * self._delta[..., b] * t for a in range(d) for b in range(a, d)
+            ]
+        stacked = np.ascontiguousarray(np.stack(terms, axis=1).reshape(t.shape[0], -1))
+        object.__setattr__(self, cache_name, stacked)
+        return stacked
+
+    def derivatives(
+        self, kpoints: FloatArray, order: int = 1
+    ) -> tuple[ComplexArray, ComplexArray, ComplexArray | None]:
+        """H(k) (N, n, n), dH/dk_a (d, N, n, n) in eV·Å and, for order 2, d²H/dk_a dk_b
+        (d, d, N, n, n) in eV·Å², for Cartesian k-points (N, d) in 1/Å."""
+        if order not in (0, 1, 2):
+            raise ValueError(f"order must be 0, 1 or 2; got {order}.")
+        k = as_kpoints(kpoints, self.dim)
+        n, d, nk = self.n_bands, self.dim, k.shape[0]
+        phase_r = np.exp(1j * (k @ self._r_cart.T))  # (N, nR)
+        stacked = phase_r @ self._stacked_blocks(order)  # (N, n_terms*n*n)
+        n_terms = stacked.shape[1] // (n * n)
+        blocks = stacked.reshape(nk, n_terms, n, n)
+        if self.gauge == "atomic":
+            phase_tau = np.exp(1j * (k @ self._tau.T))  # (N, n)
+            blocks = blocks * (phase_tau.conj()[:, None, :, None] * phase_tau[:, None, None, :])
+        blocks = np.moveaxis(blocks, 1, 0)  # (n_terms, N, n, n)
+        h = blocks[0]
+        dh = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
+        d2h = None
+        if order >= 2:
+            d2h = np.empty((d, d, nk, n, n), dtype=complex)
+            pos = 1 + d
+            for a in range(d):
+                for b in range(a, d):
+                    d2h[a, b] = blocks[pos]
+                    d2h[b, a] = blocks[pos]
+                    pos += 1
+        return h, dh, d2h
+
+    def hamiltonian(self, kpoints: FloatArray) -> ComplexArray:
+        """H(k) (N, n, n) in eV for Cartesian k-points (N, d) in 1/Å."""
+        return self.derivatives(kpoints, order=0)[0]
+
+    def summary(self) -> dict[str, object]:
+        """Short description for result provenance."""
+        return {
+            "name": self.name,
+            "type": "tight-binding",
+            "dim": self.dim,
+            "n_bands": self.n_bands,
+            "n_R": self.n_hoppings,
+            "gauge": self.gauge,
+            "spinful": self.spin is not None,
+            "lattice_angstrom": self.lattice.tolist(),
+            "parameters": {k: v for k, v in self.parameters.items()},
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"TightBindingModel(name={self.name!r}, dim={self.dim}, n_bands={self.n_bands}, "
+            f"n_R={self.n_hoppings}, spinful={self.spin is not None}, gauge={self.gauge!r})"
+        )
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"TightBindingModel is immutable; cannot set {key!r}.")
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_stack_")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            object.__setattr__(self, k, v)
