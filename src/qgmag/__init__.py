@@ -19,6 +19,7 @@ from qgmag.errors import (
     WannierFormatError,
 )
 from qgmag.geometry import band_geometry
+from qgmag.integrate import compute
 from qgmag.models import ContinuumModel, TightBindingModel
 
 __version__ = "0.1.0"
@@ -34,5 +35,6 @@ __all__ = [
     "WannierFormatError",
     "__version__",
     "band_geometry",
+    "compute",
     "models",
 ]

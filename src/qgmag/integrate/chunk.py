@@ -1,0 +1,109 @@
+"""One k-chunk of a Brillouin-zone integration: the unit of work of every backend.
+
+:func:`integrate_chunk` is a pure function of (model, plan, chunk bounds) returning an
+additive :class:`PartialSums`; serial runs, process pools, Dask clusters and resumed runs
+are all the same reduction ``sum(integrate_chunk(...) for each chunk)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from qgmag.bands.engine import BandData
+from qgmag.kspace.mesh import Mesh
+from qgmag.models.base import Model
+from qgmag.observables.registry import Term
+from qgmag.occupation import Smearing, occupation_kernel
+
+#: key of the statistics used to judge the smearing against the mesh
+FERMI_STEP_KEY = ("__stats__", "fermi_surface_step")
+
+
+@dataclass(frozen=True)
+class IntegrationPlan:
+    """Everything a worker needs besides the model (picklable, immutable)."""
+
+    mesh: Mesh
+    terms: tuple[tuple[str, Term], ...]  # (observable name, term)
+    mu: tuple[float, ...]
+    temperature: tuple[float, ...]
+    smearing: Smearing | None
+    degeneracy_tol: float
+    chunk_size: int
+    gauge_seed: int | None = None  # testing: rotate degenerate sets by random unitaries
+
+    @property
+    def need_second_derivatives(self) -> bool:
+        return any(t.needs_second_derivatives for _, t in self.terms)
+
+    @property
+    def kernels(self) -> tuple[str, ...]:
+        return tuple(sorted({t.kernel for _, t in self.terms}))
+
+
+@dataclass
+class PartialSums:
+    """Additive partial integrals: key (observable, term) -> (n_mu, n_T, C) array."""
+
+    sums: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    n_points: int = 0
+
+    def __add__(self, other: PartialSums) -> PartialSums:
+        if not isinstance(other, PartialSums):
+            return NotImplemented
+        keys = set(self.sums) | set(other.sums)
+        out = {}
+        for key in keys:
+            a, b = self.sums.get(key), other.sums.get(key)
+            out[key] = a + b if a is not None and b is not None else (a if b is None else b).copy()
+        return PartialSums(out, self.n_points + other.n_points)
+
+    def __radd__(self, other: object) -> PartialSums:
+        if other == 0:  # support sum()
+            return self
+        return NotImplemented  # type: ignore[return-value]
+
+
+def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
+    """Σ_k w_k Σ_n X_n(k) K(ε_n(k); μ, T) over mesh points [start, stop) for every term."""
+    k, w = plan.mesh.chunk(start, stop)
+    bands = BandData(
+        model, k, degeneracy_tol=plan.degeneracy_tol,
+        need_second_derivatives=plan.need_second_derivatives,
+        gauge_rotation=(
+            None if plan.gauge_seed is None else np.random.default_rng([plan.gauge_seed, start])
+        ),
+    )
+    n_k, n_b = bands.energy.shape
+    mu = np.asarray(plan.mu)
+    temp = np.asarray(plan.temperature)
+    shape = (len(mu), len(temp))
+    energy = bands.energy.ravel()
+    kernels = {
+        name: occupation_kernel(energy, mu, temp, name, plan.smearing).reshape(n_k * n_b, -1)
+        for name in plan.kernels
+    }
+    cache: dict[object, np.ndarray] = {}
+    sums: dict[tuple[str, str], np.ndarray] = {}
+    for obs_name, term in plan.terms:
+        x = cache.get(term.integrand)
+        if x is None:
+            x = term.integrand(bands)
+            cache[term.integrand] = x
+        xw = (x * w[:, None, None]).reshape(n_k * n_b, -1)
+        sums[(obs_name, term.name)] = (kernels[term.kernel].T @ xw).reshape(*shape, -1)
+    if "df0" in plan.kernels:
+        sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
+    return PartialSums(sums, n_k)
+
+
+def _fermi_step_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:
+    """[Σ |∇ε| Δk, count] over states near any requested μ: the energy step of the mesh."""
+    width = plan.smearing.width if plan.smearing is not None else 0.0
+    window = 3.0 * width if width > 0 else 0.05
+    near = (bands.energy > min(plan.mu) - window) & (bands.energy < max(plan.mu) + window)
+    gradient = np.moveaxis(bands.band_velocity[: bands.dim], 0, -1)  # (N, n, d) eV·Å
+    step = plan.mesh.energy_step(bands.kpoints, gradient)[near]
+    return np.array([[[float(step.sum()), float(step.size)]]])

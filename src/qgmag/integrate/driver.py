@@ -1,0 +1,337 @@
+"""``qgmag.compute``: Brillouin-zone integrated observables for many μ and T in one pass."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from qgmag import constants as c
+from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
+from qgmag.errors import QgmagError, QgmagWarning
+from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
+from qgmag.kspace.mesh import Mesh, chunk_bounds, make_mesh
+from qgmag.models.base import Model
+from qgmag.observables.registry import (
+    KINETIC_ORBITAL_INTRINSIC_BY_PARTS,
+    OBSERVABLES,
+    Observable,
+    Parameters,
+    Term,
+)
+from qgmag.occupation import Smearing, parse_smearing
+
+CARTESIAN = ("x", "y", "z")
+METRIC_DIPOLE_FORMS = ("analytic", "fermi_surface")
+ProgressCallback = Callable[[int, int], None]
+#: working-memory target of one chunk (bytes); sets the automatic chunk size
+CHUNK_MEMORY_BYTES = 256 * 2**20
+
+
+def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
+    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    if arr.ndim != 1 or arr.size == 0:
+        raise QgmagError(f"{name} must be a number or a 1D list of numbers ({unit}); got {values!r}.")
+    if not np.all(np.isfinite(arr)):
+        raise QgmagError(f"{name} contains NaN or infinite values.")
+    return arr
+
+
+def _select_observables(quantities: str | Iterable[str], model: Model) -> list[Observable]:
+    names = [quantities] if isinstance(quantities, str) else list(quantities)
+    if not names:
+        raise QgmagError(f"no quantities requested; choose from {sorted(OBSERVABLES)}.")
+    unknown = [n for n in names if n not in OBSERVABLES]
+    if unknown:
+        raise QgmagError(f"unknown quantity {unknown}; choose from {sorted(OBSERVABLES)}.")
+    selected = [OBSERVABLES[n] for n in dict.fromkeys(names)]
+    for obs in selected:
+        if obs.needs_spin and model.spin is None:
+            raise QgmagError(
+                f"{obs.name} needs spin matrices but model {model.summary()['name']!r} has none; "
+                "use a spinful model (spin=... or spinor_ordering=... for Wannier90 files)."
+            )
+        if obs.only_2d and model.dim != 2:
+            raise QgmagError(f"{obs.name} is defined for 2D models only; this model is {model.dim}D.")
+    return selected
+
+
+def auto_chunk_size(n_bands: int, n_mu_t: int) -> int:
+    """k-points per chunk keeping band matrices and kernels near CHUNK_MEMORY_BYTES."""
+    per_k = 16 * n_bands**2 * 40 + 8 * n_bands * n_mu_t * 4
+    return int(np.clip(CHUNK_MEMORY_BYTES // per_k, 64, 20000))
+
+
+def build_plan(
+    model: Model,
+    observables: Sequence[Observable],
+    mu: np.ndarray,
+    temperature: np.ndarray,
+    mesh: Mesh,
+    *,
+    smearing: Smearing | None,
+    degeneracy_tol: float,
+    metric_dipole: str,
+    chunk_size: int | None,
+    gauge_seed: int | None = None,
+) -> IntegrationPlan:
+    """The immutable description of one integration (what workers receive)."""
+    terms: list[tuple[str, Term]] = []
+    for obs in observables:
+        obs_terms = obs.terms
+        if obs.name == "kinetic_orbital_intrinsic" and metric_dipole == "fermi_surface":
+            obs_terms = KINETIC_ORBITAL_INTRINSIC_BY_PARTS
+        terms.extend((obs.name, t) for t in obs_terms)
+    size = chunk_size or auto_chunk_size(model.n_bands, len(mu) * len(temperature))
+    if size < 1:
+        raise QgmagError(f"chunk_size must be a positive integer; got {chunk_size}.")
+    return IntegrationPlan(
+        mesh, tuple(terms), tuple(float(x) for x in mu), tuple(float(x) for x in temperature),
+        smearing, float(degeneracy_tol), int(size), gauge_seed,
+    )
+
+
+def run_serial(
+    model: Model, plan: IntegrationPlan, progress: ProgressCallback | None = None
+) -> PartialSums:
+    """Sum integrate_chunk over all chunks in order, in this process."""
+    total = PartialSums()
+    n = plan.mesh.n_points
+    for start, stop in chunk_bounds(n, plan.chunk_size):
+        total = total + integrate_chunk(model, plan, start, stop)
+        if progress is not None:
+            progress(stop, n)
+    return total
+
+
+def compute(
+    model: Model,
+    quantities: str | Iterable[str],
+    mu: float | Sequence[float] | np.ndarray,
+    temperature: float | Sequence[float] | np.ndarray = 0.0,
+    kmesh: Sequence[int] | None = None,
+    *,
+    tau: float = 10.0,
+    smearing: object = None,
+    g_s: float = 2.0,
+    shift: bool = False,
+    chunk_size: int | None = None,
+    degeneracy_tol: float = DEFAULT_DEGENERACY_TOL,
+    convergence_check: bool = False,
+    metric_dipole: str = "analytic",
+    progress: bool | ProgressCallback | None = None,
+    runner: Callable[[Model, IntegrationPlan, ProgressCallback | None], PartialSums] | None = None,
+    gauge_seed: int | None = None,
+) -> xr.Dataset:
+    """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
+
+    Parameters
+    ----------
+    model : a qgmag model (tight-binding, Wannier90 or continuum).
+    quantities : names from :data:`qgmag.observables.OBSERVABLES`.
+    mu : chemical potential(s), eV on the model's energy axis.
+    temperature : K, >= 0 (scalar or list).
+    kmesh : (n1, n2[, n3]) points along the reciprocal vectors (lattice models), or
+        (n_radial, n_angle) for continuum disk models.
+    tau : relaxation time in fs (extrinsic responses scale linearly with it).
+    smearing : numerical broadening used at T = 0 only: None, a width in eV (Fermi–Dirac),
+        or (kind, width) with kind "fermi-dirac", "gaussian", "methfessel-paxton". Required
+        at T = 0 for Fermi-surface quantities (kinetic_*_extrinsic, by-parts metric dipole).
+    g_s : spin g-factor in M^S = -g_s μ_B <S>/ħ (default 2; the seed's Eq. 1 is g_s = 1).
+    shift : shift the uniform mesh by half a step (avoids high-symmetry points).
+    chunk_size : k-points per chunk (default: from a 256 MiB working-memory target).
+    degeneracy_tol : eV; bands closer than this form one degenerate set.
+    convergence_check : also integrate on a mesh of half the density per direction and
+        report |full - half| as ``<name>_error``.
+    metric_dipole : "analytic" (∂g from ∂²H) or "fermi_surface" (moved onto f0' by parts)
+        for the metric-dipole term of kinetic_orbital_intrinsic.
+    progress : True for a progress bar on stderr, or a callable(done_k, total_k).
+    runner : how chunks are executed (default serial); see :mod:`qgmag.parallel`.
+    gauge_seed : testing aid: rotate the eigenvectors of every degenerate set by random
+        unitaries (seeded); every observable must be unchanged (SPEC §2).
+
+    Returns
+    -------
+    xarray.Dataset with one variable per quantity (SI units in ``attrs["units"]``), dims
+    ("mu", "temperature", "i"[, "j"]); for lattice models also ``<name>_per_cell``
+    (Bohr magnetons per cell, or per cell per V/nm); ``orbital_magnetization_local`` and
+    ``orbital_magnetization_itinerant``; provenance in ``attrs``.
+    """
+    mu_arr = _as_1d(mu, "mu", "eV")
+    temp_arr = _as_1d(temperature, "temperature", "K")
+    if np.any(temp_arr < 0):
+        raise QgmagError(f"temperature must be >= 0 K; got {temp_arr.tolist()}.")
+    if not (np.isfinite(tau) and tau > 0):
+        raise QgmagError(f"tau must be a positive relaxation time in fs; got {tau}.")
+    if not np.isfinite(g_s):
+        raise QgmagError(f"g_s must be a finite number; got {g_s}.")
+    if metric_dipole not in METRIC_DIPOLE_FORMS:
+        raise QgmagError(f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}.")
+    smear = parse_smearing(smearing)
+    observables = _select_observables(quantities, model)
+    mesh = make_mesh(model, kmesh, shift)
+    plan = build_plan(
+        model, observables, mu_arr, temp_arr, mesh, smearing=smear,
+        degeneracy_tol=degeneracy_tol, metric_dipole=metric_dipole, chunk_size=chunk_size,
+        gauge_seed=gauge_seed,
+    )
+    if "df0" in plan.kernels and smear is None and np.any(temp_arr == 0):
+        needing = sorted({o for o, t in plan.terms if t.kernel == "df0"})
+        raise QgmagError(
+            f"{needing} involve the Fermi surface (f0'), a delta function at temperature 0: pass "
+            "smearing=('gaussian', width_eV) (or a width for Fermi–Dirac smearing), or only "
+            "temperatures > 0."
+        )
+    run = runner or run_serial
+    callback = _progress_callback(progress)
+    try:
+        sums = run(model, plan, callback)
+        error_sums = None
+        if convergence_check:
+            half_plan = build_plan(
+                model, observables, mu_arr, temp_arr, mesh.halved(), smearing=smear,
+                degeneracy_tol=degeneracy_tol, metric_dipole=metric_dipole, chunk_size=chunk_size,
+                gauge_seed=gauge_seed,
+            )
+            error_sums = run(model, half_plan, callback)
+    finally:
+        if hasattr(callback, "close"):
+            callback.close()  # type: ignore[union-attr]
+    _warn_smearing(sums, smear, temp_arr)
+    params = Parameters(model.dim, float(tau), float(g_s))
+    return assemble_dataset(
+        model, observables, plan, sums, params, error_sums,
+        extra_attrs={"metric_dipole": metric_dipole, "convergence_check": int(convergence_check)},
+    )
+
+
+def _warn_smearing(sums: PartialSums, smear: Smearing | None, temp: np.ndarray) -> None:
+    stats = sums.sums.get(FERMI_STEP_KEY)
+    if stats is None or smear is None or not np.any(temp == 0):
+        return
+    total, count = stats.ravel()
+    if count == 0:
+        return
+    step = total / count
+    if smear.width < step:
+        warnings.warn(
+            f"smearing width {smear.width:g} eV is smaller than the typical energy step between "
+            f"neighbouring k-points at the Fermi level ({step:.3g} eV): Fermi-surface results will "
+            f"be noisy. Use a denser kmesh (about {step / smear.width:.1f}x per direction) or a "
+            f"smearing >= {step:.2g} eV.",
+            QgmagWarning,
+            stacklevel=3,
+        )
+
+
+def _progress_callback(progress: bool | ProgressCallback | None) -> ProgressCallback | None:
+    if progress is None or progress is False:
+        return None
+    if callable(progress):
+        return progress
+    from qgmag.progress import RichProgress
+
+    return RichProgress()
+
+
+def _components(obs: Observable, dim: int) -> tuple[tuple[str, ...], dict[str, list[str]]]:
+    if obs.shape == "scalar":
+        return (), {}
+    if obs.shape == "vector":
+        return ("i",), {"i": list(CARTESIAN)}
+    return ("i", "j"), {"i": list(CARTESIAN), "j": list(CARTESIAN[:dim])}
+
+
+def _shape_values(obs: Observable, raw: np.ndarray, dim: int) -> np.ndarray:
+    """(n_mu, n_T, C) -> (n_mu, n_T[, 3[, d]])."""
+    if obs.shape == "scalar":
+        return raw[..., 2]  # z component (2D Chern number)
+    if obs.shape == "vector":
+        return raw
+    return raw.reshape(*raw.shape[:2], 3, dim)
+
+
+def assemble_dataset(
+    model: Model,
+    observables: Sequence[Observable],
+    plan: IntegrationPlan,
+    sums: PartialSums,
+    params: Parameters,
+    error_sums: PartialSums | None = None,
+    extra_attrs: dict[str, Any] | None = None,
+) -> xr.Dataset:
+    """Turn reduced partial sums into the labelled, unit-carrying result Dataset."""
+    from qgmag import __version__
+
+    dim = model.dim
+    volume = model.cell_volume
+    volume_si = None if volume is None else volume * c.ANGSTROM**dim
+    variables: dict[str, xr.DataArray] = {}
+    coords = {"mu": np.asarray(plan.mu), "temperature": np.asarray(plan.temperature)}
+
+    def value(source: PartialSums, obs: Observable) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        parts = {}
+        for name, term in plan.terms:
+            if name == obs.name:
+                parts[term.name] = source.sums[(name, term.name)] * term.factor(params)
+        return sum(parts.values()), parts  # type: ignore[return-value]
+
+    for obs in observables:
+        comp_dims, comp_coords = _components(obs, dim)
+        dims = ("mu", "temperature", *comp_dims)
+        units = obs.units(dim)
+        total, parts = value(sums, obs)
+
+        def make(data: np.ndarray, units: str, desc: str,
+                 obs: Observable = obs, dims: tuple[str, ...] = dims,
+                 comp_coords: dict[str, list[str]] = comp_coords) -> xr.DataArray:
+            return xr.DataArray(
+                _shape_values(obs, data, dim), dims=dims, coords={**coords, **comp_coords},
+                attrs={"units": units, "description": desc, "equation": obs.equation},
+            )
+
+        variables[obs.name] = make(total, units, obs.description)
+        for part in obs.extra_outputs:
+            variables[f"{obs.name}_{part}"] = make(parts[part], units, f"{part} term of {obs.name}")
+        if obs.per_cell is not None and volume_si is not None:
+            factor, cell_units = obs.per_cell
+            variables[f"{obs.name}_per_cell"] = make(
+                total * factor(volume_si), cell_units, obs.description + " (per unit cell)"
+            )
+            for part in obs.extra_outputs:
+                variables[f"{obs.name}_{part}_per_cell"] = make(
+                    parts[part] * factor(volume_si), cell_units, f"{part} term of {obs.name} (per cell)"
+                )
+        if error_sums is not None:
+            half, _ = value(error_sums, obs)
+            variables[f"{obs.name}_error"] = make(
+                np.abs(total - half), units,
+                f"convergence estimate |full mesh - half-density mesh| of {obs.name}",
+            )
+    ds = xr.Dataset(variables)
+    ds["mu"].attrs["units"] = "eV"
+    ds["temperature"].attrs["units"] = "kelvin"
+    ds.attrs.update({
+        "qgmag_version": __version__,
+        "model": json.dumps(model.summary(), default=str),
+        "mesh": json.dumps(plan.mesh.describe()),
+        "kmesh": list(plan.mesh.describe()["kmesh"]),  # type: ignore[arg-type]
+        "n_kpoints": int(sums.n_points),
+        "smearing": json.dumps(plan.smearing.as_dict() if plan.smearing else None),
+        "smearing_note": "smearing is applied at temperature 0 only; T > 0 uses Fermi-Dirac",
+        "tau_fs": params.tau_fs,
+        "g_s": params.g_s,
+        "degeneracy_tol_eV": plan.degeneracy_tol,
+        "chunk_size": plan.chunk_size,
+        "electron_charge": "-e (e > 0)",
+        "conventions": (
+            "delta M_i = alpha_ij E_j; sigma^c = sigma_ab with (a,b,c) cyclic, j_a = sigma_ab E_b; "
+            "magnetoelectric tensor F with the physical (finite-field) sign"
+        ),
+        **(extra_attrs or {}),
+    })
+    return ds

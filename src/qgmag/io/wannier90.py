@@ -1,0 +1,429 @@
+"""Wannier90 tight-binding models -> :class:`~qgmag.models.TightBindingModel`.
+
+:func:`read_wannier90` reads ``seedname_tb.dat`` (lattice, H(R), r(R)) or
+``seedname_hr.dat`` (H(R) only; lattice and centres from side files or arguments) and
+returns a model in qgmag's atomic gauge (SPEC §1)::
+
+    H_ij(k) = sum_R t_ij(R) exp(i k·(R + tau_j - tau_i)),   t_ij(R) = H_ij(R) / ndegen(R)
+
+with tau_i the Wannier centres. Eigenvalues are those of the Wannier90 interpolation
+(Wannier90 itself uses exp(i k·R); the two Bloch Hamiltonians differ by the diagonal
+unitary diag(exp(i k·tau_i))). Centres outside the home cell are wrapped into [0, 1)
+and the R of their matrix elements shifted so that the physics is unchanged (see
+:func:`wrap_centres`).
+
+Reference data (``shared/data``, see its README): ``Fe_tb.dat`` / ``Fe_hr.dat`` (18 spinor
+WFs), ``Te_tb.dat`` (24 spinor WFs) and ``GaAs_tb.dat`` (16 spinor WFs) are all spinor
+models in the Wannier90 3.x "spin-fastest" order (up and down of each orbital
+consecutive): with ``spinor_ordering="spin-fastest"`` the Fe model gives
+<sigma_z> = -2.40 per cell at E_F = 17.6255 eV (QE: -2.38), "spin-blocks" gives ~0; the
+R = 0 spin matrices <0m|sigma|0n> of the Fe and Te WannierBerri data are within 0.1 of
+sigma/2-blocks in the spin-fastest order.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from qgmag.errors import ModelError, QgmagError, WannierFormatError
+from qgmag.io.w90_files import (
+    PathLike,
+    RawWannierData,
+    read_centres_xyz,
+    read_hamiltonian_file,
+    read_win_lattice,
+    read_win_spinors,
+    read_wout,
+    seedname_of,
+)
+from qgmag.models.spin import SPINOR_ORDERINGS, spin_operators
+from qgmag.models.tight_binding import TightBindingModel
+
+BERRY_CONNECTIONS = ("tight-binding", "full")
+_SNAP = 1e-8  # fractional coordinates this close to an integer are snapped onto it
+
+
+class NotImplementedOptionError(QgmagError, NotImplementedError):
+    """A documented option whose implementation is planned but not available yet."""
+
+
+# -- centres ------------------------------------------------------------------------------
+
+
+def wrap_centres(
+    lattice: np.ndarray,
+    centres_cart: np.ndarray,
+    vectors: np.ndarray,
+    hamiltonian: np.ndarray,
+    position: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """Move the orbitals into the home cell without changing the physics.
+
+    Orbital i with centre c_i = tau_i + L_i (tau_i in [0, 1) fractional, L_i = n_i·A an
+    integer lattice vector) is relabelled as the orbital of cell -n_i: |i,R> = |i',R+n_i>.
+    Then t'_ij(R') = t_ij(R' - n_j + n_i), i.e. the element t_ij(R) moves to
+    R' = R + n_j - n_i, and R' + tau_j - tau_i = R + c_j - c_i: the atomic-gauge Bloch
+    Hamiltonian is unchanged. Position matrices move the same way and lose L_i on the
+    diagonal of R' = 0 (r'_ij(R') = r_ij(R) - L_i delta_ij delta_R0).
+
+    Returns (fractional positions in [0, 1), new vectors, new H(R), new r(R) or None,
+    integer shifts n_i (n, 3)).
+    """
+    frac = centres_cart @ np.linalg.inv(lattice)
+    nearest = np.round(frac)
+    frac = np.where(np.abs(frac - nearest) < _SNAP, nearest, frac)
+    shifts = np.floor(frac).astype(np.int64)
+    tau = frac - shifts
+    if not np.any(shifts):
+        return tau, vectors, hamiltonian, position, shifts
+    n = hamiltonian.shape[1]
+    d_ij = shifts[None, :, :] - shifts[:, None, :]  # (i, j, 3): n_j - n_i
+    new_r = vectors[:, None, None, :] + d_ij[None]  # (nR, n, n, 3)
+    new_vectors, inverse = np.unique(new_r.reshape(-1, 3), axis=0, return_inverse=True)
+    inverse = inverse.reshape(-1)
+    ii = np.broadcast_to(np.arange(n)[None, :, None], new_r.shape[:3]).reshape(-1)
+    jj = np.broadcast_to(np.arange(n)[None, None, :], new_r.shape[:3]).reshape(-1)
+    new_h = np.zeros((new_vectors.shape[0], n, n), dtype=complex)
+    new_h[inverse, ii, jj] = hamiltonian.reshape(-1)
+    new_pos = None
+    if position is not None:
+        new_pos = np.zeros((new_vectors.shape[0], n, n, 3), dtype=complex)
+        new_pos[inverse, ii, jj] = position.reshape(-1, 3)
+        zero = int(np.flatnonzero(~np.any(new_vectors, axis=1))[0])
+        new_pos[zero, np.arange(n), np.arange(n)] -= shifts @ lattice
+    return tau, new_vectors, new_h, new_pos, shifts
+
+
+def _partner_index(vectors: np.ndarray, path: Path) -> np.ndarray:
+    index = {tuple(v): r for r, v in enumerate(vectors.tolist())}
+    partner = np.empty(len(vectors), dtype=np.int64)
+    for r, v in enumerate(vectors.tolist()):
+        minus = tuple(-x for x in v)
+        if minus not in index:
+            raise WannierFormatError(
+                f"{str(path)!r}: R = {tuple(v)} is listed but -R = {minus} is not, so H(R) "
+                "cannot be Hermitian (H(-R) = H(R)^†); the R list is incomplete or corrupt."
+            )
+        partner[r] = index[minus]
+    return partner
+
+
+def hermiticity_deviation(vectors: np.ndarray, matrices: np.ndarray, path: Path) -> float:
+    """max_R,ij |H_ij(R) - conj(H_ji(-R))| (eV)."""
+    partner = _partner_index(vectors, path)
+    return float(np.max(np.abs(matrices - np.conj(np.swapaxes(matrices[partner], 1, 2)))))
+
+
+# -- lattice / centres / spin resolution --------------------------------------------------
+
+
+def _side_file(path: Path, suffix: str) -> Path | None:
+    candidate = path.with_name(seedname_of(path) + suffix)
+    return candidate if candidate.is_file() else None
+
+
+def _as_lattice(value: Any, source: str) -> np.ndarray:
+    lat = np.asarray(value, dtype=float)
+    if lat.shape != (3, 3) or not np.all(np.isfinite(lat)):
+        raise ModelError(f"lattice ({source}) must be a finite (3, 3) array of rows in Å; got {lat.shape}.")
+    return lat
+
+
+def _resolve_lattice(raw: RawWannierData, lattice: Any) -> tuple[np.ndarray, str]:
+    if lattice is not None:
+        if isinstance(lattice, str | Path):
+            p = Path(lattice)
+            if p.suffix == ".wout":
+                lat, _ = read_wout(p)
+                if lat is None:
+                    raise WannierFormatError(f"{str(p)!r} contains no 'Lattice Vectors' block.")
+                return lat, str(p)
+            return read_win_lattice(p), str(p)
+        return _as_lattice(lattice, "argument"), "argument lattice="
+    if raw.lattice is not None:
+        return raw.lattice, str(raw.path)
+    win = _side_file(raw.path, ".win")
+    if win is not None:
+        return read_win_lattice(win), str(win)
+    wout = _side_file(raw.path, ".wout")
+    if wout is not None:
+        lat, _ = read_wout(wout)
+        if lat is not None:
+            return lat, str(wout)
+    seed = raw.path.with_name(seedname_of(raw.path))
+    raise WannierFormatError(
+        f"{str(raw.path)!r} is a _hr.dat file, which holds no lattice vectors, and neither "
+        f"{seed}.win (unit_cell_cart block) nor {seed}.wout (Lattice Vectors) was found next "
+        "to it. Pass lattice=(3, 3) rows in Å, or lattice='path/to/seedname.win' (or .wout)."
+    )
+
+
+def _resolve_centres(
+    raw: RawWannierData, lattice: np.ndarray, positions: Any, centres: Any
+) -> tuple[np.ndarray, str]:
+    n = raw.num_wann
+    if positions is not None and centres is not None:
+        raise ModelError("give either positions= (fractional) or centres= (Cartesian Å), not both.")
+    if positions is not None:
+        frac = np.asarray(positions, dtype=float)
+        if frac.shape != (n, 3) or not np.all(np.isfinite(frac)):
+            raise ModelError(
+                f"positions must be a finite ({n}, 3) array of fractional coordinates (one row "
+                f"per Wannier function); got shape {frac.shape}."
+            )
+        return frac @ lattice, "argument positions="
+    if centres is not None:
+        source = "argument centres="
+        if isinstance(centres, str | Path):
+            p = Path(centres)
+            source = str(p)
+            cart = read_wout(p)[1] if p.suffix == ".wout" else read_centres_xyz(p)
+            if cart is None:
+                raise WannierFormatError(f"{str(p)!r} contains no 'WF centre and spread' lines.")
+        else:
+            cart = np.asarray(centres, dtype=float)
+        if cart.shape != (n, 3) or not np.all(np.isfinite(cart)):
+            raise ModelError(
+                f"centres ({source}) must be a finite ({n}, 3) array of Cartesian Wannier "
+                f"centres in Å (one row per Wannier function); got shape {cart.shape}."
+            )
+        return cart, source
+    if raw.position is not None:
+        zero = np.flatnonzero(~np.any(raw.vectors, axis=1))
+        if zero.size == 0:
+            raise WannierFormatError(f"{str(raw.path)!r} has no R = 0 block.")
+        r0 = raw.position[zero[0]] / raw.degeneracies[zero[0]]
+        return np.real(np.einsum("iia->ia", r0)), f"{raw.path} (diagonal of r(R=0))"
+    xyz = _side_file(raw.path, "_centres.xyz")
+    if xyz is not None:
+        cart = read_centres_xyz(xyz)
+        if cart.shape == (n, 3):
+            return cart, str(xyz)
+    wout = _side_file(raw.path, ".wout")
+    if wout is not None:
+        cart = read_wout(wout)[1]
+        if cart is not None and cart.shape == (n, 3):
+            return cart, str(wout)
+    seed = raw.path.with_name(seedname_of(raw.path))
+    raise WannierFormatError(
+        f"{str(raw.path)!r} holds no Wannier centres (a _hr.dat file, or a _tb.dat file without "
+        f"position block) and neither {seed}_centres.xyz nor {seed}.wout with {n} centres was "
+        "found next to it. The atomic gauge needs one centre per Wannier function: pass "
+        f"positions=({n}, 3) fractional or centres=({n}, 3) Cartesian Å (or a path to a "
+        "_centres.xyz / .wout file)."
+    )
+
+
+def _resolve_spinor_ordering(raw: RawWannierData, spinor_ordering: str | None) -> str | None:
+    if spinor_ordering == "auto":
+        win = _side_file(raw.path, ".win")
+        spinors = read_win_spinors(win) if win is not None else None
+        return "spin-fastest" if spinors else None
+    if spinor_ordering is not None and spinor_ordering not in SPINOR_ORDERINGS:
+        raise ValueError(
+            f"spinor_ordering must be None (spinless), 'auto' or one of {SPINOR_ORDERINGS}; "
+            f"got {spinor_ordering!r}."
+        )
+    return spinor_ordering
+
+
+def _resolve_spin(spin: Any, ordering: str | None, num_wann: int) -> np.ndarray | None:
+    if spin is False:
+        return None
+    if spin is None or (isinstance(spin, str) and spin == "auto"):
+        if ordering is None:
+            return None
+        if num_wann % 2:
+            raise ModelError(
+                f"spinor_ordering={ordering!r} needs an even number of Wannier functions "
+                f"(spin up and down of each orbital); this file has num_wann = {num_wann}."
+            )
+        return spin_operators(num_wann // 2, ordering)
+    if isinstance(spin, str):
+        raise ValueError(f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}.")
+    return np.asarray(spin, dtype=complex)
+
+
+# -- public API ---------------------------------------------------------------------------
+
+
+def read_wannier90(
+    path: PathLike,
+    *,
+    lattice: ArrayLike | PathLike | None = None,
+    positions: ArrayLike | None = None,
+    centres: ArrayLike | PathLike | None = None,
+    spinor_ordering: str | None = None,
+    spin: ArrayLike | str | bool | None = None,
+    berry_connection: str = "tight-binding",
+    energy_shift: float = 0.0,
+    hermitian_tolerance: float = 1e-6,
+    name: str | None = None,
+) -> TightBindingModel:
+    """Read a Wannier90 ``seedname_tb.dat`` or ``seedname_hr.dat`` file as a model.
+
+    Parameters
+    ----------
+    path : the ``_tb.dat`` or ``_hr.dat`` file (kind from the name, else from line 2).
+    lattice : (3, 3) lattice rows in Å, or the path of a ``.win`` (``unit_cell_cart``,
+        bohr or ang) or ``.wout`` file. Default: from the ``_tb.dat`` file itself; for
+        ``_hr.dat`` from ``seedname.win`` or ``seedname.wout`` next to the file.
+    positions : (num_wann, 3) fractional orbital centres, or
+    centres : (num_wann, 3) Cartesian centres in Å, or the path of a ``_centres.xyz`` /
+        ``.wout`` file. Default: the diagonal of r(R=0) in ``_tb.dat`` (Wannier90
+        convention); for ``_hr.dat`` ``seedname_centres.xyz`` or the final centres in
+        ``seedname.wout`` next to the file. Centres outside the cell are wrapped into
+        [0, 1) with the matching shift of R (:func:`wrap_centres`); the original Cartesian
+        centres are kept in ``model.parameters["wannier_centres_cart"]``.
+    spinor_ordering : None (spinless: no spin matrices), "spin-fastest" (Wannier90 3.x
+        spinor WFs: up and down of each orbital consecutive), "spin-blocks" (all up, then
+        all down), or "auto" ("spin-fastest" if ``seedname.win`` next to the file says
+        ``spinors = true``, else None). The Fe, Te and GaAs reference models are spinor
+        models in the "spin-fastest" order.
+    spin : None or "auto" (spin matrices S/hbar from ``spinor_ordering``), False (none), or
+        explicit (3, num_wann, num_wann) matrices of S/hbar.
+    berry_connection : "tight-binding" (the model is H(R) with point-like orbitals at the
+        centres; r(R) is still stored in ``model.position_matrices``) or "full" (also the
+        Wannier-function matrix elements <0m|r|Rn>: planned, raises
+        :class:`NotImplementedOptionError` for now).
+    energy_shift : added to every energy (eV); e.g. ``-E_F`` puts the Fermi level at 0.
+    hermitian_tolerance : largest |H(R) - H(-R)^†| (eV) accepted. Within it, H(R) is
+        symmetrized to (H(R) + H(-R)^†)/2; the deviation found is in
+        ``model.parameters["hermiticity_deviation_eV"]``.
+    name : model name (default: the seedname).
+
+    Degeneracy weights ndegen(R) are divided out (files whose R list already folds them,
+    all weights 1, work unchanged). Raises :class:`~qgmag.errors.WannierFormatError` for a
+    missing or malformed file, a missing -R partner, or non-Hermitian H(R).
+    """
+    if berry_connection not in BERRY_CONNECTIONS:
+        raise ValueError(
+            f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."
+        )
+    raw = read_hamiltonian_file(path)
+    if berry_connection == "full":
+        raise NotImplementedOptionError(
+            "berry_connection='full' (the Wannier-function position matrix elements <0m|r|Rn> "
+            "in the Berry connection, velocity and orbital moment) is planned but not "
+            "implemented yet; it needs the position blocks of a _tb.dat file"
+            + ("" if raw.position is not None else f", which {str(raw.path)!r} does not have")
+            + ". Use berry_connection='tight-binding' (r(R) is still stored in "
+            "model.position_matrices)."
+        )
+    ordering = _resolve_spinor_ordering(raw, spinor_ordering)
+    spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
+    lat, lattice_source = _resolve_lattice(raw, lattice)
+    cart, centres_source = _resolve_centres(raw, lat, positions, centres)
+
+    deg = raw.degeneracies.astype(float)
+    ham = raw.hamiltonian / deg[:, None, None]
+    pos = None if raw.position is None else raw.position / deg[:, None, None, None]
+    deviation = hermiticity_deviation(raw.vectors, ham, raw.path)
+    if not deviation <= hermitian_tolerance:
+        raise WannierFormatError(
+            f"{str(raw.path)!r}: H(R) is not Hermitian: max |H(R) - H(-R)^†| = {deviation:.3g} "
+            f"eV exceeds hermitian_tolerance = {hermitian_tolerance:g} eV (corrupt file, or "
+            "raise the tolerance if the file was written with few digits)."
+        )
+    partner = _partner_index(raw.vectors, raw.path)
+    ham = 0.5 * (ham + np.conj(np.swapaxes(ham[partner], 1, 2)))
+    if energy_shift:
+        zero = int(np.flatnonzero(~np.any(raw.vectors, axis=1))[0])
+        ham[zero] += float(energy_shift) * np.eye(raw.num_wann)
+
+    tau, vectors, ham, pos, shifts = wrap_centres(lat, cart, raw.vectors, ham, pos)
+    folded = bool(np.all(raw.degeneracies == 1))
+    parameters = {
+        "source": str(raw.path),
+        "format": f"wannier90_{raw.kind}",
+        "comment": raw.comment,
+        "num_wann": raw.num_wann,
+        "n_R_file": int(raw.vectors.shape[0]),
+        "degeneracies": "all 1 (folded into H(R))" if folded else "divided out",
+        "sum_inverse_degeneracies": float(np.sum(1.0 / deg)),
+        "lattice_source": lattice_source,
+        "centres_source": centres_source,
+        "wannier_centres_cart": cart.tolist(),
+        "wrap_shifts": shifts.tolist(),
+        "spinor_ordering": ordering,
+        "berry_connection": berry_connection,
+        "energy_shift_eV": float(energy_shift),
+        "hermiticity_deviation_eV": deviation,
+    }
+    try:
+        return TightBindingModel.from_arrays(
+            lat, tau, vectors, ham, spin_matrices, gauge="atomic",
+            name=name if name is not None else raw.seedname, parameters=parameters,
+            position_matrices=pos, hermitian_tolerance=max(hermitian_tolerance, 1e-12),
+        )
+    except ModelError as exc:
+        raise ModelError(f"{str(raw.path)!r}: {exc}") from exc
+
+
+def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict[str, Any]:
+    """Summary of a Wannier90 file or a tight-binding model (for ``qgmag info FILE``).
+
+    Keys: name, source, format, lattice_angstrom (None when a ``_hr.dat`` file has no
+    lattice at hand), cell_volume_angstrom3, num_wann, n_R, max_hermiticity_deviation_eV
+    (of the file as written, degeneracies divided out), spinor, spinor_ordering,
+    energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), and for files
+    degeneracies and lattice_source. ``read_kwargs`` go to :func:`read_wannier90`.
+    """
+    if isinstance(source, TightBindingModel):
+        model = source
+        par = model.parameters
+        deviation = par.get("hermiticity_deviation_eV")
+        if deviation is None:
+            deviation = hermiticity_deviation(
+                model.hopping_vectors, model.hopping_matrices, Path(model.name)
+            )
+        h0 = model.hamiltonian(np.zeros((1, model.dim)))[0]
+        eig = np.linalg.eigvalsh(h0)
+        return {
+            "name": model.name,
+            "source": par.get("source"),
+            "format": par.get("format", "model"),
+            "lattice_angstrom": model.lattice.tolist(),
+            "cell_volume_angstrom3": model.cell_volume,
+            "num_wann": model.n_bands,
+            "n_R": model.n_hoppings,
+            "max_hermiticity_deviation_eV": float(deviation),
+            "spinor": model.spin is not None,
+            "spinor_ordering": par.get("spinor_ordering"),
+            "energy_window_k0_eV": [float(eig[0]), float(eig[-1])],
+            "degeneracies": par.get("degeneracies"),
+            "lattice_source": par.get("lattice_source"),
+        }
+    raw = read_hamiltonian_file(source)
+    deg = raw.degeneracies.astype(float)
+    ham = raw.hamiltonian / deg[:, None, None]
+    deviation = hermiticity_deviation(raw.vectors, ham, raw.path)
+    h0 = ham.sum(axis=0)
+    eig = np.linalg.eigvalsh(0.5 * (h0 + h0.conj().T)) + float(read_kwargs.get("energy_shift", 0))
+    try:
+        lat, lattice_source = _resolve_lattice(raw, read_kwargs.get("lattice"))
+    except WannierFormatError as exc:
+        lat, lattice_source = None, f"not found: {exc}"
+    ordering = _resolve_spinor_ordering(raw, read_kwargs.get("spinor_ordering", "auto"))
+    return {
+        "name": read_kwargs.get("name") or raw.seedname,
+        "source": str(raw.path),
+        "format": f"wannier90_{raw.kind}",
+        "lattice_angstrom": None if lat is None else lat.tolist(),
+        "cell_volume_angstrom3": None if lat is None else float(abs(np.linalg.det(lat))),
+        "num_wann": raw.num_wann,
+        "n_R": int(raw.vectors.shape[0]),
+        "max_hermiticity_deviation_eV": deviation,
+        "spinor": ordering is not None,
+        "spinor_ordering": ordering,
+        "energy_window_k0_eV": [float(eig[0]), float(eig[-1])],
+        "degeneracies": "all 1 (folded into H(R))"
+        if np.all(raw.degeneracies == 1)
+        else "divided out",
+        "lattice_source": lattice_source,
+        "has_position_matrices": raw.position is not None,
+    }

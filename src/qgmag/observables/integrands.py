@@ -1,0 +1,81 @@
+"""Per-k, per-band integrands of the observables, in native units (eV, Å).
+
+Each integrand maps a :class:`BandData` chunk to an array (N, n, C) whose sum over bands
+and k (with the occupation kernel and k-weights) gives the observable up to a constant
+factor. C = 3 for vectors (i = x, y, z) and 3·d for tensors (i, j) flattened i-major.
+Fermi-surface products are traces over degenerate sets (SPEC §2), so every integrand is
+gauge invariant once summed over a degenerate set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qgmag.bands.engine import BandData
+from qgmag.geometry import quantities as q
+from qgmag.models.base import FloatArray
+
+
+def _vector(v: FloatArray) -> FloatArray:
+    """(3, N, n) -> (N, n, 3)."""
+    return np.moveaxis(v, 0, -1)
+
+
+def _tensor(t: FloatArray, dim: int) -> FloatArray:
+    """(3, 3, N, n) -> (N, n, 3*dim), j restricted to the model's directions."""
+    t = t[:, :dim]
+    return np.moveaxis(t, (0, 1), (2, 3)).reshape(t.shape[2], t.shape[3], -1)
+
+
+def spin_expectation(bands: BandData) -> FloatArray:
+    """<S_i/hbar>_n (dimensionless)."""
+    return _vector(np.real(np.diagonal(bands.spin_matrix, axis1=-2, axis2=-1)))
+
+
+def orbital_moment(bands: BandData) -> FloatArray:
+    """m^i_n / (e/hbar) in eV·Å² (Eqs. 3-4, vector form)."""
+    return _vector(q.to_vector(q.orbital_moment_native(bands)))
+
+
+def berry_curvature(bands: BandData) -> FloatArray:
+    """Ω^i_n in Å² (vector form)."""
+    return _vector(q.to_vector(q.berry_curvature(bands)))
+
+
+def spin_velocity(bands: BandData) -> FloatArray:
+    """Tr_D[(S_i/hbar) ∂_j H] per band, eV·Å (Fermi-surface integrand of Eq. 6)."""
+    return _tensor(q.degenerate_trace_product(bands.spin_matrix, bands.velocity_matrix, bands),
+                   bands.dim)
+
+
+def spin_berry_curvature(bands: BandData) -> FloatArray:
+    """Φ^{ij}_n in hbar·Å/eV (Eq. 7)."""
+    return _tensor(q.spin_berry_curvature(bands), bands.dim)
+
+
+def orbital_moment_velocity(bands: BandData) -> FloatArray:
+    """Tr_D[m_i ∂_j H]/(e/hbar) per band, eV²·Å³ (Fermi-surface integrand of Eq. 8)."""
+    m = q.orbital_moment_matrix_native(bands)
+    return _tensor(q.degenerate_trace_product(m, bands.velocity_matrix, bands), bands.dim)
+
+
+def magnetoelectric_analytic(bands: BandData) -> FloatArray:
+    """F^{ij}_n/(e/hbar) in Å³, physical sign, metric dipole from ∂²H (Eq. 10)."""
+    return _tensor(q.magnetoelectric_tensor_native(bands), bands.dim)
+
+
+def magnetoelectric_interband(bands: BandData) -> FloatArray:
+    """Interband (first) term of F^{ij}_n/(e/hbar), physical sign, Å³."""
+    return _tensor(q.MAGNETOELECTRIC_SIGN * q.magnetoelectric_interband_native(bands), bands.dim)
+
+
+def magnetoelectric_dipole_by_parts(bands: BandData) -> FloatArray:
+    """Metric-dipole term of F moved onto the occupation, per band, eV·Å³.
+
+    ∫ -(1/2) ε_ilr ∂_l g^{rj}_n f0 = ∫ (1/2) ε_ilr g^{rj}_n (∂_l ε_n) f0', so this integrand
+    (times the physical sign) goes with the ``df0`` kernel.
+    """
+    g = q.quantum_metric(bands)  # (3[r], 3[j], N, n)
+    vel = bands.band_velocity  # (3[l], N, n)
+    x = 0.5 * np.einsum("ilr,rjkn,lkn->ijkn", q.LEVI_CIVITA, g, vel, optimize=True)
+    return _tensor(q.MAGNETOELECTRIC_SIGN * x, bands.dim)

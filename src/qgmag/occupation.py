@@ -1,0 +1,140 @@
+"""Occupations: Fermi–Dirac at temperature T and numerical smearings at T = 0.
+
+Three kernels of the band energy ε enter the observables (μ, T fixed):
+
+* ``f0``    occupation f0(ε)
+* ``df0``   its derivative f0'(ε) = df0/dε (negative; 1/eV), for Fermi-surface terms
+* ``grand`` G(ε) = ∫_ε^∞ f0(ε') dε' (eV), so that dG/dε = -f0; for Fermi–Dirac
+  G = k_B T ln(1 + e^{-(ε-μ)/k_B T}), the kernel of the itinerant orbital magnetization
+  (Eq. 5); at T = 0, G = max(μ - ε, 0).
+
+At T > 0 the physical Fermi–Dirac function is used. At T = 0 Fermi-sea kernels are
+exact steps unless a :class:`Smearing` is given, in which case all three kernels come
+from the smeared occupation (so that Fermi-sea and Fermi-surface forms stay consistent).
+A Fermi-surface kernel at T = 0 without a smearing is an error: the derivative of a
+step cannot be sampled on a mesh.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import erfc, expit
+
+from qgmag.constants import BOLTZMANN_EV
+from qgmag.errors import QgmagError
+from qgmag.models.base import FloatArray
+
+SMEARING_KINDS = ("fermi-dirac", "gaussian", "methfessel-paxton")
+KERNELS = ("f0", "df0", "grand")
+_SQRT_PI = np.sqrt(np.pi)
+
+
+@dataclass(frozen=True)
+class Smearing:
+    """A numerical broadening of the Fermi surface at T = 0.
+
+    kind: "fermi-dirac" (width = k_B T_eff), "gaussian" (width = σ) or
+    "methfessel-paxton" (first order, width = σ); width in eV.
+    """
+
+    kind: str
+    width: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in SMEARING_KINDS:
+            raise QgmagError(f"smearing kind must be one of {SMEARING_KINDS}; got {self.kind!r}.")
+        if not (np.isfinite(self.width) and self.width > 0):
+            raise QgmagError(f"smearing width must be a positive number of eV; got {self.width}.")
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "width_eV": self.width}
+
+
+def parse_smearing(smearing: object) -> Smearing | None:
+    """None | width (eV, Fermi–Dirac) | (kind, width) | Smearing -> Smearing or None."""
+    if smearing is None or isinstance(smearing, Smearing):
+        return smearing
+    if isinstance(smearing, int | float) and not isinstance(smearing, bool):
+        return Smearing("fermi-dirac", float(smearing))
+    if isinstance(smearing, tuple | list) and len(smearing) == 2:
+        return Smearing(str(smearing[0]), float(smearing[1]))
+    if isinstance(smearing, dict) and set(smearing) <= {"kind", "width"}:
+        return Smearing(str(smearing.get("kind", "gaussian")), float(smearing.get("width", 0)))
+    raise QgmagError(
+        f"smearing must be None, a width in eV, or (kind, width) with kind in {SMEARING_KINDS}; "
+        f"got {smearing!r}."
+    )
+
+
+def _fermi_dirac_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
+    if kernel == "f0":
+        return expit(-x)
+    if kernel == "df0":
+        f = expit(-x)
+        return -f * (1.0 - f) / width
+    return width * np.logaddexp(0.0, -x)
+
+
+def _gaussian_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
+    if kernel == "f0":
+        return 0.5 * erfc(x)
+    if kernel == "df0":
+        return -np.exp(-(x**2)) / (_SQRT_PI * width)
+    return width * 0.5 * (np.exp(-(x**2)) / _SQRT_PI - x * erfc(x))
+
+
+def _methfessel_paxton_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
+    """First-order Methfessel–Paxton: f = erfc(x)/2 - x e^{-x²}/(2√π)."""
+    g = np.exp(-(x**2)) / _SQRT_PI
+    if kernel == "f0":
+        return 0.5 * erfc(x) - 0.5 * x * g
+    if kernel == "df0":
+        return -g * (1.5 - x**2) / width
+    return width * (0.5 * (g - x * erfc(x)) - 0.25 * g)
+
+
+def _zero_temperature(x_energy: FloatArray, kernel: str) -> FloatArray:
+    """Exact T = 0 kernels with x_energy = ε - μ (eV)."""
+    if kernel == "f0":
+        return np.where(x_energy < 0, 1.0, np.where(x_energy > 0, 0.0, 0.5))
+    if kernel == "grand":
+        return np.maximum(-x_energy, 0.0)
+    raise QgmagError(
+        "a Fermi-surface quantity needs f0' = df0/dε, which is a delta function at temperature 0: "
+        "pass a numerical smearing (e.g. smearing=('gaussian', 0.02), width in eV) or a finite "
+        "temperature."
+    )
+
+
+def occupation_kernel(
+    energy: FloatArray,
+    mu: FloatArray,
+    temperature: FloatArray,
+    kernel: str,
+    smearing: Smearing | None = None,
+) -> FloatArray:
+    """Kernel values for energies (M,) at every (μ, T): returns (M, n_mu, n_T).
+
+    energy and mu in eV, temperature in K. Units: f0 dimensionless, df0 1/eV, grand eV.
+    """
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}.")
+    e = np.asarray(energy, dtype=float)[:, None]
+    out = np.empty((e.shape[0], len(mu), len(temperature)))
+    for t_index, temp in enumerate(temperature):
+        x_energy = e - np.asarray(mu, dtype=float)[None, :]  # (M, n_mu)
+        if temp > 0:
+            width = BOLTZMANN_EV * temp
+            out[:, :, t_index] = _fermi_dirac_kernels(x_energy / width, width, kernel)
+        elif smearing is None:
+            out[:, :, t_index] = _zero_temperature(x_energy, kernel)
+        else:
+            fn = {
+                "fermi-dirac": _fermi_dirac_kernels,
+                "gaussian": _gaussian_kernels,
+                "methfessel-paxton": _methfessel_paxton_kernels,
+            }[smearing.kind]
+            out[:, :, t_index] = fn(x_energy / smearing.width, smearing.width, kernel)
+    return out
