@@ -117,13 +117,16 @@ def _to_floats(text: str, path: Path, first_line: int, what: str) -> np.ndarray:
         text = text.replace("D", "E").replace("d", "e")
     tokens = text.split()
     try:
-        return np.array(tokens, dtype=float)
+        values = np.array(tokens, dtype=float)
     except ValueError:
-        pass
+        values = None
+    if values is not None and np.all(np.isfinite(values)):
+        return values
     for offset, line in enumerate(text.splitlines()):
         for token in line.split():
             try:
-                float(token)
+                if not np.isfinite(float(token)):
+                    raise ValueError(token)
             except ValueError:
                 raise _bad(
                     path,
