@@ -203,8 +203,12 @@ def test_hr_with_wout(tmp_path):
         )
 
     (tmp_path / "w.wout").write_text(
-        "            Lattice Vectors (Ang)\n" + lattice_block + "\n Initial State\n"
-        + wf_lines(initial) + "\n Final State\n" + wf_lines(centres)
+        "            Lattice Vectors (Ang)\n"
+        + lattice_block
+        + "\n Initial State\n"
+        + wf_lines(initial)
+        + "\n Final State\n"
+        + wf_lines(centres)
         + "  Sum of centres and spreads ( 0.0, 0.0, 0.0 )  2.4\n"
     )
     lat, cs = read_wout(tmp_path / "w.wout")

@@ -102,7 +102,7 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
 def _fermi_step_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:
     """[Σ |∇ε| Δk, count] over states near any requested μ: the energy step of the mesh."""
     width = plan.smearing.width if plan.smearing is not None else 0.0
-    window = 3.0 * width if width > 0 else 0.05
+    window = max(3.0 * width, 0.1)  # eV around the requested chemical potentials
     near = (bands.energy > min(plan.mu) - window) & (bands.energy < max(plan.mu) + window)
     gradient = np.moveaxis(bands.band_velocity[: bands.dim], 0, -1)  # (N, n, d) eV·Å
     step = plan.mesh.energy_step(bands.kpoints, gradient)[near]

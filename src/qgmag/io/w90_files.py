@@ -184,7 +184,11 @@ def _degeneracies(lines: list[str], start: int, nrpts: int, path: Path) -> tuple
 
 
 def _scatter_blocks(
-    index_m: np.ndarray, index_n: np.ndarray, values: np.ndarray, num_wann: int, path: Path,
+    index_m: np.ndarray,
+    index_n: np.ndarray,
+    values: np.ndarray,
+    num_wann: int,
+    path: Path,
     what: str,
 ) -> np.ndarray:
     """(nR, n*n) orbital indices (1-based) + (nR, n*n, c) values -> (nR, n, n, c)."""
@@ -229,7 +233,9 @@ def read_hr(path: PathLike) -> RawWannierData:
     p, text = _read_text(path, "Wannier90 file")
     lines = text.splitlines()
     if len(lines) < 4:
-        raise _bad(p, f"only {len(lines)} lines; a _hr.dat file has a comment, num_wann, nrpts, ...")
+        raise _bad(
+            p, f"only {len(lines)} lines; a _hr.dat file has a comment, num_wann, nrpts, ..."
+        )
     num_wann = _header_int(lines, 1, p, "num_wann")
     nrpts = _header_int(lines, 2, p, "nrpts (number of R vectors)")
     deg, start = _degeneracies(lines, 3, nrpts, p)
@@ -258,8 +264,15 @@ def read_hr(path: PathLike) -> RawWannierData:
     values = rows[:, :, 5] + 1j * rows[:, :, 6]
     ham = _scatter_blocks(rows[:, :, 3], rows[:, :, 4], values[..., None], num_wann, p, "H(R)")
     return RawWannierData(
-        path=p, kind="hr", comment=lines[0].strip(), num_wann=num_wann, vectors=vectors,
-        degeneracies=deg, hamiltonian=ham[..., 0], position=None, lattice=None,
+        path=p,
+        kind="hr",
+        comment=lines[0].strip(),
+        num_wann=num_wann,
+        vectors=vectors,
+        degeneracies=deg,
+        hamiltonian=ham[..., 0],
+        position=None,
+        lattice=None,
     )
 
 
@@ -269,8 +282,9 @@ def read_tb(path: PathLike) -> RawWannierData:
     lines = text.splitlines()
     if len(lines) < 7:
         raise _bad(
-            p, f"only {len(lines)} lines; a _tb.dat file has a comment, 3 lattice lines, "
-            "num_wann, nrpts, ..."
+            p,
+            f"only {len(lines)} lines; a _tb.dat file has a comment, 3 lattice lines, "
+            "num_wann, nrpts, ...",
         )
     lattice = _to_floats("\n".join(lines[1:4]), p, 2, "the lattice vectors (lines 2-4)")
     if lattice.size != 9 or any(len(line.split()) != 3 for line in lines[1:4]):
@@ -311,13 +325,20 @@ def read_tb(path: PathLike) -> RawWannierData:
         rvals = rb[:, :, 2::2] + 1j * rb[:, :, 3::2]  # (nR, n*n, 3)
         position = _scatter_blocks(rb[:, :, 0], rb[:, :, 1], rvals, num_wann, p, "r(R)")
     return RawWannierData(
-        path=p, kind="tb", comment=lines[0].strip(), num_wann=num_wann, vectors=vectors,
-        degeneracies=deg, hamiltonian=ham, position=position, lattice=lattice,
+        path=p,
+        kind="tb",
+        comment=lines[0].strip(),
+        num_wann=num_wann,
+        vectors=vectors,
+        degeneracies=deg,
+        hamiltonian=ham,
+        position=position,
+        lattice=lattice,
     )
 
 
 def detect_kind(path: PathLike) -> str:
-    """"hr" or "tb" from the file name, else from line 2 (one integer vs three numbers)."""
+    """ "hr" or "tb" from the file name, else from line 2 (one integer vs three numbers)."""
     name = Path(path).name
     if name.endswith("_hr.dat"):
         return "hr"
@@ -369,7 +390,9 @@ def read_win_lattice(path: PathLike) -> np.ndarray:
     try:
         begin = next(i for i, ln in enumerate(lower) if re.fullmatch(r"begin\s+unit_cell_cart", ln))
         end = next(
-            i for i, ln in enumerate(lower) if i > begin and re.fullmatch(r"end\s+unit_cell_cart", ln)
+            i
+            for i, ln in enumerate(lower)
+            if i > begin and re.fullmatch(r"end\s+unit_cell_cart", ln)
         )
     except StopIteration:
         raise WannierFormatError(
@@ -411,9 +434,8 @@ def read_wout(path: PathLike) -> tuple[np.ndarray | None, np.ndarray | None]:
     """
     p, text = _read_text(path, ".wout file")
     lattice = None
-    unit_match = None
-    for unit_match in re.finditer(r"Lattice Vectors \((Ang|Bohr)\)", text, flags=re.IGNORECASE):
-        pass
+    headers = list(re.finditer(r"Lattice Vectors \((Ang|Bohr)\)", text, flags=re.IGNORECASE))
+    unit_match = headers[-1] if headers else None
     scale = 1.0
     if unit_match is not None:
         scale = BOHR_ANGSTROM if unit_match.group(1).lower() == "bohr" else 1.0
@@ -454,6 +476,7 @@ def read_centres_xyz(path: PathLike) -> np.ndarray:
                 ) from None
     if not rows:
         raise WannierFormatError(
-            f"{str(p)!r} holds no Wannier centre lines ('X  x  y  z', Å) after its two header lines."
+            f"{str(p)!r} holds no Wannier centre lines ('X  x  y  z', Å) after its two "
+            "header lines."
         )
     return np.array(rows, dtype=float)

@@ -23,6 +23,7 @@ sigma/2-blocks in the spin-fastest order.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -129,13 +130,15 @@ def _side_file(path: Path, suffix: str) -> Path | None:
 def _as_lattice(value: Any, source: str) -> np.ndarray:
     lat = np.asarray(value, dtype=float)
     if lat.shape != (3, 3) or not np.all(np.isfinite(lat)):
-        raise ModelError(f"lattice ({source}) must be a finite (3, 3) array of rows in Å; got {lat.shape}.")
+        raise ModelError(
+            f"lattice ({source}) must be a finite (3, 3) array of rows in Å; got {lat.shape}."
+        )
     return lat
 
 
 def _resolve_lattice(raw: RawWannierData, lattice: Any) -> tuple[np.ndarray, str]:
     if lattice is not None:
-        if isinstance(lattice, str | Path):
+        if isinstance(lattice, str | os.PathLike):
             p = Path(lattice)
             if p.suffix == ".wout":
                 lat, _ = read_wout(p)
@@ -178,7 +181,7 @@ def _resolve_centres(
         return frac @ lattice, "argument positions="
     if centres is not None:
         source = "argument centres="
-        if isinstance(centres, str | Path):
+        if isinstance(centres, str | os.PathLike):
             p = Path(centres)
             source = str(p)
             cart = read_wout(p)[1] if p.suffix == ".wout" else read_centres_xyz(p)
@@ -356,9 +359,16 @@ def read_wannier90(
     }
     try:
         return TightBindingModel.from_arrays(
-            lat, tau, vectors, ham, spin_matrices, gauge="atomic",
-            name=name if name is not None else raw.seedname, parameters=parameters,
-            position_matrices=pos, hermitian_tolerance=max(hermitian_tolerance, 1e-12),
+            lat,
+            tau,
+            vectors,
+            ham,
+            spin_matrices,
+            gauge="atomic",
+            name=name if name is not None else raw.seedname,
+            parameters=parameters,
+            position_matrices=pos,
+            hermitian_tolerance=max(hermitian_tolerance, 1e-12),
         )
     except ModelError as exc:
         raise ModelError(f"{str(raw.path)!r}: {exc}") from exc

@@ -1,0 +1,60 @@
+"""qgmag.compute rejects bad input with messages that name the problem and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import qgmag
+from qgmag.errors import QgmagError, QgmagWarning
+
+
+@pytest.fixture(scope="module")
+def haldane():
+    return qgmag.models.haldane()
+
+
+def test_unknown_quantity_lists_allowed(haldane) -> None:
+    with pytest.raises(QgmagError, match="unknown quantity.*orbital_magnetization"):
+        qgmag.compute(haldane, ["orbital_magnetisation"], mu=0.0, kmesh=(4, 4))
+
+
+def test_spin_quantity_needs_spinful_model(haldane) -> None:
+    with pytest.raises(QgmagError, match="needs spin matrices"):
+        qgmag.compute(haldane, "spin_magnetization", mu=0.0, kmesh=(4, 4))
+
+
+@pytest.mark.parametrize(("kwargs", "match"), [
+    ({"temperature": -1.0}, "temperature must be >= 0"),
+    ({"kmesh": (4,)}, "kmesh must be 2 positive integers"),
+    ({"kmesh": (4, 0)}, "kmesh must be 2 positive integers"),
+    ({"kmesh": (4.5, 4)}, "kmesh must be 2 positive integers"),
+    ({"kmesh": None}, "kmesh is required"),
+    ({"tau": 0.0}, "tau must be a positive"),
+    ({"mu": [np.nan]}, "mu contains NaN"),
+    ({"metric_dipole": "numerical"}, "metric_dipole must be one of"),
+    ({"smearing": ("cauchy", 0.1)}, "smearing kind"),
+])
+def test_bad_arguments(haldane, kwargs, match) -> None:
+    args = {"mu": 0.0, "kmesh": (4, 4)} | kwargs
+    with pytest.raises(QgmagError, match=match):
+        qgmag.compute(haldane, "orbital_magnetization", **args)
+
+
+def test_fermi_surface_at_zero_temperature_needs_smearing(haldane) -> None:
+    with pytest.raises(QgmagError, match="smearing"):
+        qgmag.compute(haldane, "kinetic_orbital_extrinsic", mu=1.0, kmesh=(8, 8))
+    res = qgmag.compute(haldane, "kinetic_orbital_extrinsic", mu=1.0, temperature=300.0,
+                        kmesh=(8, 8))
+    assert "kinetic_orbital_extrinsic" in res
+
+
+def test_chern_number_only_in_2d() -> None:
+    with pytest.raises(QgmagError, match="2D models only"):
+        qgmag.compute(qgmag.models.weyl_lattice(), "chern_number", mu=0.0, kmesh=(3, 3, 3))
+
+
+def test_smearing_too_small_for_mesh_warns(haldane) -> None:
+    with pytest.warns(QgmagWarning, match="smaller than the typical energy step"):
+        qgmag.compute(haldane, "kinetic_orbital_extrinsic", mu=1.0, kmesh=(10, 10),
+                      smearing=("gaussian", 0.001))
