@@ -38,10 +38,15 @@ class RichProgress:
         )
 
         self._progress = Progress(
-            TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-            _RateColumn(), TimeElapsedColumn(),
-            TextColumn("ETA"), TimeRemainingColumn(),
-            console=Console(file=sys.stderr), transient=False,
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            _RateColumn(),
+            TimeElapsedColumn(),
+            TextColumn("ETA"),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=False,
         )
         self._task = None
         self._description = description

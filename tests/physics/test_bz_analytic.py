@@ -32,8 +32,14 @@ def edelstein_closed_form(alpha_ev_a: float, mass_ratio: float, tau_fs: float, g
 def test_rashba_edelstein_matches_closed_form_and_is_mu_independent(mu: float) -> None:
     alpha, mass, tau = 0.5, 1.0, 10.0
     model = qgmag.models.rashba(alpha=alpha, effective_mass=mass, k_max=1.0)
-    res = qgmag.compute(model, "kinetic_spin_extrinsic", mu=mu, kmesh=(1600, 64), tau=tau,
-                        smearing=("gaussian", 0.02))
+    res = qgmag.compute(
+        model,
+        "kinetic_spin_extrinsic",
+        mu=mu,
+        kmesh=(1600, 64),
+        tau=tau,
+        smearing=("gaussian", 0.02),
+    )
     expected = edelstein_closed_form(alpha, mass, tau, 2.0)
     a = res.kinetic_spin_extrinsic.isel(mu=0, temperature=0)
     assert a.sel(i="y", j="x").item() == pytest.approx(expected, rel=1e-3)

@@ -9,9 +9,12 @@ from scipy import constants as sc
 import qgmag
 
 
-@pytest.mark.parametrize(("phi", "mass", "chern"), [(np.pi / 2, 0.1, -1), (-np.pi / 2, 0.1, 1),
-                                                      (np.pi / 2, 0.8, 0)])
-def test_streda_and_integer_chern_number_in_haldane_gap(phi: float, mass: float, chern: int) -> None:
+@pytest.mark.parametrize(
+    ("phi", "mass", "chern"), [(np.pi / 2, 0.1, -1), (-np.pi / 2, 0.1, 1), (np.pi / 2, 0.8, 0)]
+)
+def test_streda_and_integer_chern_number_in_haldane_gap(
+    phi: float, mass: float, chern: int
+) -> None:
     """In the gap dM^O_z/dμ = C e/h exactly (Streda), C the integer Chern number."""
     model = qgmag.models.haldane(t1=1.0, t2=0.1, phi=phi, mass=mass)
     mus = np.array([-0.02, 0.0, 0.02])
@@ -29,11 +32,22 @@ def test_streda_and_integer_chern_number_in_haldane_gap(phi: float, mass: float,
 def test_kane_mele_time_reversal_kills_equilibrium_and_intrinsic_responses() -> None:
     """With T symmetry M^S = M^O = 0 and both intrinsic α vanish; Edelstein does not."""
     model = qgmag.models.kane_mele(lambda_so=0.06, lambda_r=0.05, exchange=0.0, mass=0.1)
-    quantities = ["spin_magnetization", "orbital_magnetization", "kinetic_spin_intrinsic",
-                  "kinetic_orbital_intrinsic", "kinetic_spin_extrinsic",
-                  "kinetic_orbital_extrinsic"]
-    res = qgmag.compute(model, quantities, mu=[-1.0, 0.5, 1.2], temperature=[0.0, 300.0],
-                        kmesh=(36, 36), smearing=("gaussian", 0.05))
+    quantities = [
+        "spin_magnetization",
+        "orbital_magnetization",
+        "kinetic_spin_intrinsic",
+        "kinetic_orbital_intrinsic",
+        "kinetic_spin_extrinsic",
+        "kinetic_orbital_extrinsic",
+    ]
+    res = qgmag.compute(
+        model,
+        quantities,
+        mu=[-1.0, 0.5, 1.2],
+        temperature=[0.0, 300.0],
+        kmesh=(36, 36),
+        smearing=("gaussian", 0.05),
+    )
     edelstein = np.abs(res.kinetic_spin_extrinsic).max().item()
     assert edelstein > 0
     for name in quantities[:4]:
@@ -41,17 +55,29 @@ def test_kane_mele_time_reversal_kills_equilibrium_and_intrinsic_responses() -> 
         assert np.abs(res[name]).max().item() < 1e-12 * scale, name
     # on this shifted mesh too (no k -> -k pairing of mesh points needed beyond the BZ)
     with_exchange = qgmag.models.kane_mele(lambda_so=0.06, lambda_r=0.05, exchange=0.1, mass=0.1)
-    broken = qgmag.compute(with_exchange, ["spin_magnetization", "kinetic_orbital_intrinsic"],
-                           mu=0.5, kmesh=(36, 36))
+    broken = qgmag.compute(
+        with_exchange, ["spin_magnetization", "kinetic_orbital_intrinsic"], mu=0.5, kmesh=(36, 36)
+    )
     assert np.abs(broken.spin_magnetization).max().item() > 1e-9
 
 
 def test_pt_antiferromagnet_total_spin_edelstein_vanishes_and_gauge_invariance() -> None:
     model = qgmag.models.pt_antiferromagnet()
-    quantities = ["kinetic_spin_extrinsic", "kinetic_spin_intrinsic", "kinetic_orbital_intrinsic",
-                  "kinetic_orbital_extrinsic", "spin_magnetization", "orbital_magnetization"]
-    kw = dict(mu=[-1.0, 0.0, 0.7], temperature=[0.0, 200.0], kmesh=(32, 32), shift=True,
-              smearing=("gaussian", 0.05))
+    quantities = [
+        "kinetic_spin_extrinsic",
+        "kinetic_spin_intrinsic",
+        "kinetic_orbital_intrinsic",
+        "kinetic_orbital_extrinsic",
+        "spin_magnetization",
+        "orbital_magnetization",
+    ]
+    kw = dict(
+        mu=[-1.0, 0.0, 0.7],
+        temperature=[0.0, 200.0],
+        kmesh=(32, 32),
+        shift=True,
+        smearing=("gaussian", 0.05),
+    )
     plain = qgmag.compute(model, quantities, **kw)
     rotated = qgmag.compute(model, quantities, gauge_seed=7, **kw)
     intrinsic = np.abs(plain.kinetic_spin_intrinsic).max().item()
@@ -69,16 +95,23 @@ def anisotropic_haldane(t1=(1.0, 1.0, 1.4), t2=0.1, phi=0.9, mass=0.8, a=2.46):
     hoppings = [(0, 1, r, t) for r, t in zip(nn, t1, strict=True)]
     for r in ((1, 0), (-1, 1), (0, -1)):
         hoppings += [(0, 0, r, t2 * np.exp(1j * phi)), (1, 1, r, t2 * np.exp(-1j * phi))]
-    return qgmag.TightBindingModel(a * np.array([a1, a2]), [[1 / 3, 1 / 3], [2 / 3, 2 / 3]],
-                                   hoppings, onsite=[mass, -mass])
+    return qgmag.TightBindingModel(
+        a * np.array([a1, a2]), [[1 / 3, 1 / 3], [2 / 3, 2 / 3]], hoppings, onsite=[mass, -mass]
+    )
 
 
 def test_orbital_magnetization_is_continuous_as_temperature_goes_to_zero() -> None:
     """M^O(T) -> the T = 0 formula: insulator flat, metal M0 + c T² (Sommerfeld)."""
     model = qgmag.models.haldane(t2=0.1, mass=0.1)
     temps = np.array([0.0, 25.0, 50.0, 100.0, 200.0])
-    res = qgmag.compute(model, "orbital_magnetization", mu=[0.0, 1.2], temperature=temps,
-                        kmesh=(800, 800), shift=True)
+    res = qgmag.compute(
+        model,
+        "orbital_magnetization",
+        mu=[0.0, 1.2],
+        temperature=temps,
+        kmesh=(800, 800),
+        shift=True,
+    )
     m = res.orbital_magnetization.sel(i="z").values  # (mu, T)
     np.testing.assert_allclose(m[0, 1:], m[0, 0], rtol=1e-9)  # insulator: exponentially flat
     metal = m[1]
@@ -93,7 +126,9 @@ def test_metric_dipole_forms_agree_and_results_do_not_depend_on_chunking() -> No
     model = anisotropic_haldane()
     kw = dict(mu=[-1.5, -0.2, 1.1], temperature=[300.0], kmesh=(240, 240), shift=True)
     analytic = qgmag.compute(model, "kinetic_orbital_intrinsic", **kw)
-    by_parts = qgmag.compute(model, "kinetic_orbital_intrinsic", metric_dipole="fermi_surface", **kw)
+    by_parts = qgmag.compute(
+        model, "kinetic_orbital_intrinsic", metric_dipole="fermi_surface", **kw
+    )
     a = analytic.kinetic_orbital_intrinsic
     scale = np.abs(a).max().item()
     assert scale > 0
@@ -106,8 +141,14 @@ def test_convergence_report_shrinks_with_mesh() -> None:
     model = qgmag.models.haldane(t2=0.1, mass=0.1)
     errs = []
     for n in (24, 48):
-        res = qgmag.compute(model, "orbital_magnetization", mu=1.0, temperature=300.0,
-                            kmesh=(n, n), convergence_check=True)
+        res = qgmag.compute(
+            model,
+            "orbital_magnetization",
+            mu=1.0,
+            temperature=300.0,
+            kmesh=(n, n),
+            convergence_check=True,
+        )
         err = res.orbital_magnetization_error.sel(i="z").item()
         assert res.orbital_magnetization_error.attrs["units"] == "ampere"
         errs.append(err)

@@ -34,8 +34,9 @@ def rashba_ferromagnet_square(t=1.0, lam=0.3, jz=0.4, jx=0.15, a=3.0):
                 if abs(block[i, j]) > 0:
                     hop.append((i, j, r, block[i, j]))
     # both spin orbitals sit on the same site (positions must be distinct? no: allowed)
-    return qgmag.TightBindingModel(lattice, [[0, 0], [0, 0]], hop, onsite=jz * sz + jx * sx,
-                                   spin=0.5 * np.stack([sx, sy, sz]))
+    return qgmag.TightBindingModel(
+        lattice, [[0, 0], [0, 0]], hop, onsite=jz * sz + jx * sx, spin=0.5 * np.stack([sx, sy, sz])
+    )
 
 
 def fermi(e_j: np.ndarray, mu_j: float, temp: float) -> tuple[np.ndarray, np.ndarray]:
@@ -47,11 +48,17 @@ def fermi(e_j: np.ndarray, mu_j: float, temp: float) -> tuple[np.ndarray, np.nda
 def test_units_and_by_hand_si_values() -> None:
     model = rashba_ferromagnet_square()
     n, mu, temp, tau, g_s = 12, -0.5, 300.0, 25.0, 2.0
-    quantities = ["spin_magnetization", "orbital_magnetization", "anomalous_hall_conductivity",
-                  "chern_number", "kinetic_spin_extrinsic", "kinetic_spin_intrinsic",
-                  "kinetic_orbital_extrinsic", "kinetic_orbital_intrinsic"]
-    res = qgmag.compute(model, quantities, mu=mu, temperature=temp, kmesh=(n, n), tau=tau,
-                        g_s=g_s)
+    quantities = [
+        "spin_magnetization",
+        "orbital_magnetization",
+        "anomalous_hall_conductivity",
+        "chern_number",
+        "kinetic_spin_extrinsic",
+        "kinetic_spin_intrinsic",
+        "kinetic_orbital_extrinsic",
+        "kinetic_orbital_intrinsic",
+    ]
+    res = qgmag.compute(model, quantities, mu=mu, temperature=temp, kmesh=(n, n), tau=tau, g_s=g_s)
     frac = (np.stack(np.meshgrid(np.arange(n), np.arange(n), indexing="ij"), -1).reshape(-1, 2)) / n
     k = frac @ model.reciprocal_lattice
     bg = qgmag.band_geometry(model, k)
@@ -69,23 +76,45 @@ def test_units_and_by_hand_si_values() -> None:
 
     expected = {
         "spin_magnetization": -g_s * MU_B * norm * np.einsum("kni,kn->i", spin, f),
-        "orbital_magnetization": norm * (np.einsum("kni,kn->i", moment, f)
-                                         + sc.e / sc.hbar * np.einsum("kni,kn->i", omega, grand)),
-        "anomalous_hall_conductivity": -sc.e**2 / sc.hbar * norm * np.einsum("kni,kn->i", omega, f),
+        "orbital_magnetization": norm
+        * (
+            np.einsum("kni,kn->i", moment, f)
+            + sc.e / sc.hbar * np.einsum("kni,kn->i", omega, grand)
+        ),
+        "anomalous_hall_conductivity": -(sc.e**2)
+        / sc.hbar
+        * norm
+        * np.einsum("kni,kn->i", omega, f),
         "chern_number": 2 * np.pi / (n * n * area) * np.einsum("kn,kn->", omega[..., 2], f),
-        "kinetic_spin_extrinsic": -g_s * sc.e * tau * 1e-15 * MU_B * norm
+        "kinetic_spin_extrinsic": -g_s
+        * sc.e
+        * tau
+        * 1e-15
+        * MU_B
+        * norm
         * np.einsum("kni,knj,kn->ij", spin, vel, df),
-        "kinetic_spin_intrinsic": -g_s * sc.e * MU_B / sc.hbar * norm
+        "kinetic_spin_intrinsic": -g_s
+        * sc.e
+        * MU_B
+        / sc.hbar
+        * norm
         * np.einsum("knij,kn->ij", phi, f),
-        "kinetic_orbital_extrinsic": sc.e * tau * 1e-15 * norm
+        "kinetic_orbital_extrinsic": sc.e
+        * tau
+        * 1e-15
+        * norm
         * np.einsum("kni,knj,kn->ij", moment, vel, df),
         "kinetic_orbital_intrinsic": sc.e * norm * np.einsum("knij,kn->ij", big_f, f),
     }
     si_units = {
-        "spin_magnetization": "A", "orbital_magnetization": "A",
-        "anomalous_hall_conductivity": "S", "chern_number": "dimensionless",
-        "kinetic_spin_extrinsic": "A*m/V", "kinetic_spin_intrinsic": "A*m/V",
-        "kinetic_orbital_extrinsic": "A*m/V", "kinetic_orbital_intrinsic": "A*m/V",
+        "spin_magnetization": "A",
+        "orbital_magnetization": "A",
+        "anomalous_hall_conductivity": "S",
+        "chern_number": "dimensionless",
+        "kinetic_spin_extrinsic": "A*m/V",
+        "kinetic_spin_intrinsic": "A*m/V",
+        "kinetic_orbital_extrinsic": "A*m/V",
+        "kinetic_orbital_intrinsic": "A*m/V",
     }
     for name in quantities:
         da = res[name].isel(mu=0, temperature=0)
@@ -97,15 +126,21 @@ def test_units_and_by_hand_si_values() -> None:
         per_cell = f"{name}_per_cell"
         if per_cell in res:
             pc = res[per_cell].isel(mu=0, temperature=0)
-            back = (UREG.Quantity(pc.values, pc.attrs["units"]) / UREG.Quantity(area, "m**2"))
-            np.testing.assert_allclose(back.to(si_units[name]).magnitude, exp, rtol=1e-9,
-                                       atol=1e-9 * scale, err_msg=per_cell)
+            back = UREG.Quantity(pc.values, pc.attrs["units"]) / UREG.Quantity(area, "m**2")
+            np.testing.assert_allclose(
+                back.to(si_units[name]).magnitude,
+                exp,
+                rtol=1e-9,
+                atol=1e-9 * scale,
+                err_msg=per_cell,
+            )
 
 
 def test_three_dimensional_units_are_per_volume() -> None:
     model = qgmag.models.weyl_lattice()
-    res = qgmag.compute(model, ["anomalous_hall_conductivity", "orbital_magnetization"], mu=0.1,
-                        kmesh=(6, 6, 6))
+    res = qgmag.compute(
+        model, ["anomalous_hall_conductivity", "orbital_magnetization"], mu=0.1, kmesh=(6, 6, 6)
+    )
     assert res.anomalous_hall_conductivity.attrs["units"] == "siemens / centimeter"
     assert res.orbital_magnetization.attrs["units"] == "ampere / meter"
     for var in res.data_vars.values():

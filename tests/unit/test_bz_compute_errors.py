@@ -24,17 +24,20 @@ def test_spin_quantity_needs_spinful_model(haldane) -> None:
         qgmag.compute(haldane, "spin_magnetization", mu=0.0, kmesh=(4, 4))
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"temperature": -1.0}, "temperature must be >= 0"),
-    ({"kmesh": (4,)}, "kmesh must be 2 positive integers"),
-    ({"kmesh": (4, 0)}, "kmesh must be 2 positive integers"),
-    ({"kmesh": (4.5, 4)}, "kmesh must be 2 positive integers"),
-    ({"kmesh": None}, "kmesh is required"),
-    ({"tau": 0.0}, "tau must be a positive"),
-    ({"mu": [np.nan]}, "mu contains NaN"),
-    ({"metric_dipole": "numerical"}, "metric_dipole must be one of"),
-    ({"smearing": ("cauchy", 0.1)}, "smearing kind"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"temperature": -1.0}, "temperature must be >= 0"),
+        ({"kmesh": (4,)}, "kmesh must be 2 positive integers"),
+        ({"kmesh": (4, 0)}, "kmesh must be 2 positive integers"),
+        ({"kmesh": (4.5, 4)}, "kmesh must be 2 positive integers"),
+        ({"kmesh": None}, "kmesh is required"),
+        ({"tau": 0.0}, "tau must be a positive"),
+        ({"mu": [np.nan]}, "mu contains NaN"),
+        ({"metric_dipole": "numerical"}, "metric_dipole must be one of"),
+        ({"smearing": ("cauchy", 0.1)}, "smearing kind"),
+    ],
+)
 def test_bad_arguments(haldane, kwargs, match) -> None:
     args = {"mu": 0.0, "kmesh": (4, 4)} | kwargs
     with pytest.raises(QgmagError, match=match):
@@ -44,8 +47,9 @@ def test_bad_arguments(haldane, kwargs, match) -> None:
 def test_fermi_surface_at_zero_temperature_needs_smearing(haldane) -> None:
     with pytest.raises(QgmagError, match="smearing"):
         qgmag.compute(haldane, "kinetic_orbital_extrinsic", mu=1.0, kmesh=(8, 8))
-    res = qgmag.compute(haldane, "kinetic_orbital_extrinsic", mu=1.0, temperature=300.0,
-                        kmesh=(8, 8))
+    res = qgmag.compute(
+        haldane, "kinetic_orbital_extrinsic", mu=1.0, temperature=300.0, kmesh=(8, 8)
+    )
     assert "kinetic_orbital_extrinsic" in res
 
 
@@ -56,5 +60,10 @@ def test_chern_number_only_in_2d() -> None:
 
 def test_smearing_too_small_for_mesh_warns(haldane) -> None:
     with pytest.warns(QgmagWarning, match="smaller than the typical energy step"):
-        qgmag.compute(haldane, "kinetic_orbital_extrinsic", mu=1.0, kmesh=(10, 10),
-                      smearing=("gaussian", 0.001))
+        qgmag.compute(
+            haldane,
+            "kinetic_orbital_extrinsic",
+            mu=1.0,
+            kmesh=(10, 10),
+            smearing=("gaussian", 0.001),
+        )

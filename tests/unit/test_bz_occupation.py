@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qgmag.occupation import Smearing, occupation_kernel, parse_smearing
 from qgmag.errors import QgmagError
+from qgmag.occupation import Smearing, occupation_kernel, parse_smearing
 
 E = np.linspace(-1.0, 1.0, 8001)
 MU = np.array([-0.05, 0.0, 0.07])
@@ -14,15 +14,21 @@ MU = np.array([-0.05, 0.0, 0.07])
 
 @pytest.mark.parametrize(
     ("temperature", "smearing"),
-    [(300.0, None), (0.0, Smearing("gaussian", 0.03)), (0.0, Smearing("fermi-dirac", 0.02)),
-     (0.0, Smearing("methfessel-paxton", 0.04))],
+    [
+        (300.0, None),
+        (0.0, Smearing("gaussian", 0.03)),
+        (0.0, Smearing("fermi-dirac", 0.02)),
+        (0.0, Smearing("methfessel-paxton", 0.04)),
+    ],
 )
 def test_kernels_are_consistent_derivatives(temperature: float, smearing: Smearing | None) -> None:
     t = np.array([temperature])
     f0 = occupation_kernel(E, MU, t, "f0", smearing)[:, :, 0]
     df0 = occupation_kernel(E, MU, t, "df0", smearing)[:, :, 0]
     grand = occupation_kernel(E, MU, t, "grand", smearing)[:, :, 0]
-    np.testing.assert_allclose(np.gradient(f0, E, axis=0)[1:-1], df0[1:-1], atol=2e-3 * np.abs(df0).max())
+    np.testing.assert_allclose(
+        np.gradient(f0, E, axis=0)[1:-1], df0[1:-1], atol=2e-3 * np.abs(df0).max()
+    )
     np.testing.assert_allclose(np.gradient(grand, E, axis=0)[1:-1], -f0[1:-1], atol=1e-4)
     # deep below μ: full occupation, G = μ - ε; far above: empty
     np.testing.assert_allclose(f0[0], 1.0, atol=1e-6)

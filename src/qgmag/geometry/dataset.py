@@ -26,18 +26,31 @@ BAND_QUANTITIES: dict[str, tuple[str, str]] = {
     "quantum_geometric_tensor": ("quantum geometric tensor Q_n = g_n - (i/2) Ω_n", "angstrom**2"),
     "orbital_moment": ("orbital magnetic moment m^i_n (Eqs. 3-4)", "bohr_magneton"),
     "spin": ("spin expectation <S_i/hbar>_n", "dimensionless"),
-    "spin_berry_curvature": ("spin Berry curvature Φ^{ij}_n (Eq. 7), S in units of hbar",
-                             "hbar * angstrom / eV"),
-    "interband_berry_connection": ("interband Berry connection A^j_{nm} (zero within D(n))",
-                                   "angstrom"),
-    "interband_orbital_moment": ("interband orbital moment m^i_{nm} of Eq. (10)",
-                                 "bohr_magneton"),
+    "spin_berry_curvature": (
+        "spin Berry curvature Φ^{ij}_n (Eq. 7), S in units of hbar",
+        "hbar * angstrom / eV",
+    ),
+    "interband_berry_connection": (
+        "interband Berry connection A^j_{nm} (zero within D(n))",
+        "angstrom",
+    ),
+    "interband_orbital_moment": ("interband orbital moment m^i_{nm} of Eq. (10)", "bohr_magneton"),
     "metric_dipole": ("quantum-metric dipole ∂_l g^{ij}_n", "angstrom**3"),
-    "magnetoelectric_tensor": ("magnetoelectric tensor F^{ij}_n (Eq. 10, physical sign)",
-                               MAGNETOELECTRIC_UNITS),
+    "magnetoelectric_tensor": (
+        "magnetoelectric tensor F^{ij}_n (Eq. 10, physical sign)",
+        MAGNETOELECTRIC_UNITS,
+    ),
 }
-_DEFAULT = ("energy", "band_velocity", "berry_curvature", "quantum_metric", "orbital_moment",
-            "spin", "spin_berry_curvature", "magnetoelectric_tensor")
+_DEFAULT = (
+    "energy",
+    "band_velocity",
+    "berry_curvature",
+    "quantum_metric",
+    "orbital_moment",
+    "spin",
+    "spin_berry_curvature",
+    "magnetoelectric_tensor",
+)
 
 
 def band_geometry(
@@ -80,12 +93,16 @@ def band_geometry(
             )
     need2 = bool({"metric_dipole", "magnetoelectric_tensor"} & set(names))
     bands = BandData(
-        model, k, degeneracy_tol=degeneracy_tol, need_second_derivatives=need2,
+        model,
+        k,
+        degeneracy_tol=degeneracy_tol,
+        need_second_derivatives=need2,
         gauge_rotation=gauge_rotation,
     )
     d = model.dim
     field = CARTESIAN[:d]
     data: dict[str, tuple[tuple[str, ...], np.ndarray]] = {}
+
     # tensors (3, 3, N, n) -> (N, n, i, j) with j restricted to the model's d directions
     def tensor(t: np.ndarray) -> np.ndarray:
         return np.moveaxis(t, (0, 1), (2, 3))[:, :, :, :d]
@@ -97,7 +114,10 @@ def band_geometry(
             vel = np.moveaxis(bands.band_velocity, 0, -1)[..., :d] * VELOCITY_EV_A_TO_M_S
             data[name] = (("k", "band", "j"), vel)
         elif name == "berry_curvature":
-            data[name] = (("k", "band", "i"), np.moveaxis(q.to_vector(q.berry_curvature(bands)), 0, -1))
+            data[name] = (
+                ("k", "band", "i"),
+                np.moveaxis(q.to_vector(q.berry_curvature(bands)), 0, -1),
+            )
         elif name == "quantum_metric":
             data[name] = (("k", "band", "i", "j"), tensor(q.quantum_metric(bands)))
         elif name == "quantum_geometric_tensor":
@@ -138,7 +158,8 @@ def band_geometry(
     for a in range(d):
         ds["k" + CARTESIAN[a]].attrs["units"] = "1/angstrom"
     ds.attrs.update(
-        model=str(model.summary()["name"]), degeneracy_tol_eV=degeneracy_tol,
+        model=str(model.summary()["name"]),
+        degeneracy_tol_eV=degeneracy_tol,
         magnetoelectric_sign="physical (opposite to Eq. 10 as written; see docs)",
     )
     return ds

@@ -35,7 +35,9 @@ CHUNK_MEMORY_BYTES = 256 * 2**20
 def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(values, dtype=float))
     if arr.ndim != 1 or arr.size == 0:
-        raise QgmagError(f"{name} must be a number or a 1D list of numbers ({unit}); got {values!r}.")
+        raise QgmagError(
+            f"{name} must be a number or a 1D list of numbers ({unit}); got {values!r}."
+        )
     if not np.all(np.isfinite(arr)):
         raise QgmagError(f"{name} contains NaN or infinite values.")
     return arr
@@ -56,7 +58,9 @@ def _select_observables(quantities: str | Iterable[str], model: Model) -> list[O
                 "use a spinful model (spin=... or spinor_ordering=... for Wannier90 files)."
             )
         if obs.only_2d and model.dim != 2:
-            raise QgmagError(f"{obs.name} is defined for 2D models only; this model is {model.dim}D.")
+            raise QgmagError(
+                f"{obs.name} is defined for 2D models only; this model is {model.dim}D."
+            )
     return selected
 
 
@@ -90,8 +94,14 @@ def build_plan(
     if size < 1:
         raise QgmagError(f"chunk_size must be a positive integer; got {chunk_size}.")
     return IntegrationPlan(
-        mesh, tuple(terms), tuple(float(x) for x in mu), tuple(float(x) for x in temperature),
-        smearing, float(degeneracy_tol), int(size), gauge_seed,
+        mesh,
+        tuple(terms),
+        tuple(float(x) for x in mu),
+        tuple(float(x) for x in temperature),
+        smearing,
+        float(degeneracy_tol),
+        int(size),
+        gauge_seed,
     )
 
 
@@ -170,13 +180,22 @@ def compute(
     if not np.isfinite(g_s):
         raise QgmagError(f"g_s must be a finite number; got {g_s}.")
     if metric_dipole not in METRIC_DIPOLE_FORMS:
-        raise QgmagError(f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}.")
+        raise QgmagError(
+            f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}."
+        )
     smear = parse_smearing(smearing)
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
     plan = build_plan(
-        model, observables, mu_arr, temp_arr, mesh, smearing=smear,
-        degeneracy_tol=degeneracy_tol, metric_dipole=metric_dipole, chunk_size=chunk_size,
+        model,
+        observables,
+        mu_arr,
+        temp_arr,
+        mesh,
+        smearing=smear,
+        degeneracy_tol=degeneracy_tol,
+        metric_dipole=metric_dipole,
+        chunk_size=chunk_size,
         gauge_seed=gauge_seed,
     )
     if "df0" in plan.kernels and smear is None and np.any(temp_arr == 0):
@@ -193,8 +212,15 @@ def compute(
         error_sums = None
         if convergence_check:
             half_plan = build_plan(
-                model, observables, mu_arr, temp_arr, mesh.halved(), smearing=smear,
-                degeneracy_tol=degeneracy_tol, metric_dipole=metric_dipole, chunk_size=chunk_size,
+                model,
+                observables,
+                mu_arr,
+                temp_arr,
+                mesh.halved(),
+                smearing=smear,
+                degeneracy_tol=degeneracy_tol,
+                metric_dipole=metric_dipole,
+                chunk_size=chunk_size,
                 gauge_seed=gauge_seed,
             )
             error_sums = run(model, half_plan, callback)
@@ -204,7 +230,12 @@ def compute(
     _warn_smearing(sums, smear, temp_arr)
     params = Parameters(model.dim, float(tau), float(g_s))
     return assemble_dataset(
-        model, observables, plan, sums, params, error_sums,
+        model,
+        observables,
+        plan,
+        sums,
+        params,
+        error_sums,
         extra_attrs={"metric_dipole": metric_dipole, "convergence_check": int(convergence_check)},
     )
 
@@ -286,11 +317,18 @@ def assemble_dataset(
         units = obs.units(dim)
         total, parts = value(sums, obs)
 
-        def make(data: np.ndarray, units: str, desc: str,
-                 obs: Observable = obs, dims: tuple[str, ...] = dims,
-                 comp_coords: dict[str, list[str]] = comp_coords) -> xr.DataArray:
+        def make(
+            data: np.ndarray,
+            units: str,
+            desc: str,
+            obs: Observable = obs,
+            dims: tuple[str, ...] = dims,
+            comp_coords: dict[str, list[str]] = comp_coords,
+        ) -> xr.DataArray:
             return xr.DataArray(
-                _shape_values(obs, data, dim), dims=dims, coords={**coords, **comp_coords},
+                _shape_values(obs, data, dim),
+                dims=dims,
+                coords={**coords, **comp_coords},
                 attrs={"units": units, "description": desc, "equation": obs.equation},
             )
 
@@ -304,34 +342,40 @@ def assemble_dataset(
             )
             for part in obs.extra_outputs:
                 variables[f"{obs.name}_{part}_per_cell"] = make(
-                    parts[part] * factor(volume_si), cell_units, f"{part} term of {obs.name} (per cell)"
+                    parts[part] * factor(volume_si),
+                    cell_units,
+                    f"{part} term of {obs.name} (per cell)",
                 )
         if error_sums is not None:
             half, _ = value(error_sums, obs)
             variables[f"{obs.name}_error"] = make(
-                np.abs(total - half), units,
+                np.abs(total - half),
+                units,
                 f"convergence estimate |full mesh - half-density mesh| of {obs.name}",
             )
     ds = xr.Dataset(variables)
     ds["mu"].attrs["units"] = "eV"
     ds["temperature"].attrs["units"] = "kelvin"
-    ds.attrs.update({
-        "qgmag_version": __version__,
-        "model": json.dumps(model.summary(), default=str),
-        "mesh": json.dumps(plan.mesh.describe()),
-        "kmesh": list(plan.mesh.describe()["kmesh"]),  # type: ignore[arg-type]
-        "n_kpoints": int(sums.n_points),
-        "smearing": json.dumps(plan.smearing.as_dict() if plan.smearing else None),
-        "smearing_note": "smearing is applied at temperature 0 only; T > 0 uses Fermi-Dirac",
-        "tau_fs": params.tau_fs,
-        "g_s": params.g_s,
-        "degeneracy_tol_eV": plan.degeneracy_tol,
-        "chunk_size": plan.chunk_size,
-        "electron_charge": "-e (e > 0)",
-        "conventions": (
-            "delta M_i = alpha_ij E_j; sigma^c = sigma_ab with (a,b,c) cyclic, j_a = sigma_ab E_b; "
-            "magnetoelectric tensor F with the physical (finite-field) sign"
-        ),
-        **(extra_attrs or {}),
-    })
+    ds.attrs.update(
+        {
+            "qgmag_version": __version__,
+            "model": json.dumps(model.summary(), default=str),
+            "mesh": json.dumps(plan.mesh.describe()),
+            "kmesh": list(plan.mesh.describe()["kmesh"]),  # type: ignore[arg-type]
+            "n_kpoints": int(sums.n_points),
+            "smearing": json.dumps(plan.smearing.as_dict() if plan.smearing else None),
+            "smearing_note": "smearing is applied at temperature 0 only; T > 0 uses Fermi-Dirac",
+            "tau_fs": params.tau_fs,
+            "g_s": params.g_s,
+            "degeneracy_tol_eV": plan.degeneracy_tol,
+            "chunk_size": plan.chunk_size,
+            "electron_charge": "-e (e > 0)",
+            "conventions": (
+                "delta M_i = alpha_ij E_j; sigma^c = sigma_ab with (a,b,c) cyclic, "
+                "j_a = sigma_ab E_b; "
+                "magnetoelectric tensor F with the physical (finite-field) sign"
+            ),
+            **(extra_attrs or {}),
+        }
+    )
     return ds

@@ -28,13 +28,18 @@ def _check_counts(kmesh: object, length: int, what: str) -> tuple[int, ...]:
     try:
         counts = tuple(int(n) for n in kmesh)  # type: ignore[union-attr]
     except TypeError:
-        raise QgmagError(f"kmesh must be a sequence of {length} integers ({what}); got {kmesh!r}.") from None
-    if len(counts) != length or any(n < 1 for n in counts) or any(
-        float(a) != float(b) for a, b in zip(kmesh, counts, strict=True)  # type: ignore[arg-type]
-    ):
         raise QgmagError(
-            f"kmesh must be {length} positive integers ({what}); got {kmesh!r}."
+            f"kmesh must be a sequence of {length} integers ({what}); got {kmesh!r}."
+        ) from None
+    if (
+        len(counts) != length
+        or any(n < 1 for n in counts)
+        or any(
+            float(a) != float(b)
+            for a, b in zip(kmesh, counts, strict=True)  # type: ignore[arg-type]
         )
+    ):
+        raise QgmagError(f"kmesh must be {length} positive integers ({what}); got {kmesh!r}.")
     return counts
 
 
@@ -54,7 +59,12 @@ class UniformMesh:
     @property
     def spacing(self) -> float:
         """Largest distance between neighbouring mesh points (1/Å)."""
-        return float(max(np.linalg.norm(b) / n for b, n in zip(self.reciprocal_lattice, self.counts, strict=True)))
+        return float(
+            max(
+                np.linalg.norm(b) / n
+                for b, n in zip(self.reciprocal_lattice, self.counts, strict=True)
+            )
+        )
 
     def chunk(self, start: int, stop: int) -> tuple[FloatArray, FloatArray]:
         """k-points (stop-start, d) and weights of linear indices [start, stop)."""
@@ -76,7 +86,9 @@ class UniformMesh:
     def halved(self) -> UniformMesh:
         """The mesh with half the density per direction (for convergence estimates)."""
         return UniformMesh(
-            self.reciprocal_lattice, tuple(max(1, n // 2) for n in self.counts), self.cell_volume,
+            self.reciprocal_lattice,
+            tuple(max(1, n // 2) for n in self.counts),
+            self.cell_volume,
             self.shift,
         )
 
@@ -142,7 +154,9 @@ class BoxMesh:
 
     @property
     def spacing(self) -> float:
-        return float(max((u - lo) / n for lo, u, n in zip(self.lower, self.upper, self.counts, strict=True)))
+        return float(
+            max((u - lo) / n for lo, u, n in zip(self.lower, self.upper, self.counts, strict=True))
+        )
 
     def chunk(self, start: int, stop: int) -> tuple[FloatArray, FloatArray]:
         idx = np.unravel_index(np.arange(start, stop), self.counts)
@@ -160,8 +174,12 @@ class BoxMesh:
         return BoxMesh(self.lower, self.upper, tuple(max(1, n // 2) for n in self.counts))
 
     def describe(self) -> dict[str, object]:
-        return {"type": "box", "kmesh": list(self.counts), "lower": list(self.lower),
-                "upper": list(self.upper)}
+        return {
+            "type": "box",
+            "kmesh": list(self.counts),
+            "lower": list(self.lower),
+            "upper": list(self.upper),
+        }
 
 
 Mesh = UniformMesh | DiskMesh | BoxMesh
@@ -179,12 +197,17 @@ def make_mesh(model: Model, kmesh: object, shift: bool = False) -> Mesh:
         if isinstance(domain, Disk):
             return DiskMesh(domain.radius, _check_counts(kmesh, 2, "n_radial, n_angle"))  # type: ignore[arg-type]
         if isinstance(domain, Box):
-            return BoxMesh(tuple(domain.lower), tuple(domain.upper),
-                           _check_counts(kmesh, domain.dim, "points per direction"))
+            return BoxMesh(
+                tuple(domain.lower),
+                tuple(domain.upper),
+                _check_counts(kmesh, domain.dim, "points per direction"),
+            )
         raise QgmagError(f"unsupported continuum domain {domain!r}.")
     recip = getattr(model, "reciprocal_lattice", None)
     if recip is None:
-        raise QgmagError("the model has neither a lattice nor a continuum domain to integrate over.")
+        raise QgmagError(
+            "the model has neither a lattice nor a continuum domain to integrate over."
+        )
     counts = _check_counts(kmesh, model.dim, "points along each reciprocal vector")
     return UniformMesh(np.asarray(recip), counts, float(model.cell_volume), bool(shift))  # type: ignore[arg-type]
 

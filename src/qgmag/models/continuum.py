@@ -123,7 +123,9 @@ class ContinuumModel:
         h0 = np.asarray(constant, dtype=complex)
         h1 = np.asarray(linear, dtype=complex)
         d, n = h1.shape[0], h0.shape[0]
-        h2 = np.zeros((d, d, n, n), complex) if quadratic is None else np.asarray(quadratic, complex)
+        h2 = (
+            np.zeros((d, d, n, n), complex) if quadratic is None else np.asarray(quadratic, complex)
+        )
         h2 = 0.5 * (h2 + np.swapaxes(h2, 0, 1))
         for label, m in (("constant", h0), ("linear", h1), ("quadratic", h2)):
             if np.max(np.abs(m - np.conj(np.swapaxes(m, -1, -2))), initial=0.0) > 1e-12:
@@ -131,9 +133,7 @@ class ContinuumModel:
 
         def ham(k: FloatArray) -> ComplexArray:
             return (
-                h0[None]
-                + np.einsum("na,aij->nij", k, h1)
-                + np.einsum("na,nb,abij->nij", k, k, h2)
+                h0[None] + np.einsum("na,aij->nij", k, h1) + np.einsum("na,nb,abij->nij", k, k, h2)
             )
 
         def dham(k: FloatArray) -> ComplexArray:
@@ -190,4 +190,7 @@ class ContinuumModel:
         }
 
     def __repr__(self) -> str:
-        return f"ContinuumModel(name={self.name!r}, dim={self._dim}, n_bands={self._n}, domain={self.domain})"
+        return (
+            f"ContinuumModel(name={self.name!r}, dim={self._dim}, n_bands={self._n}, "
+            f"domain={self.domain})"
+        )

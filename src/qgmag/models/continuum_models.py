@@ -69,6 +69,9 @@ def rashba(
         spin=0.5 * PAULI,
         name="rashba",
         parameters={
-            "alpha": alpha, "effective_mass": effective_mass, "exchange": exchange, "k_max": k_max
+            "alpha": alpha,
+            "effective_mass": effective_mass,
+            "exchange": exchange,
+            "k_max": k_max,
         },
     )

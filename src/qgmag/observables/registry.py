@@ -87,6 +87,7 @@ def _per_cell_kinetic(volume_si: float) -> float:
 # Native integrals are Σ_n ∫[dk] X·kernel with X in the integrand's units, [dk] in 1/Å^d,
 # f0' in 1/eV, G in eV.
 
+
 def _spin_mag(p: Parameters) -> float:
     # M = -g_s μ_B ∫ <S/ħ> f0
     return -p.g_s * c.BOHR_MAGNETON * _length_si(p.dim)
@@ -109,8 +110,16 @@ def _chern(p: Parameters) -> float:
 
 def _spin_ext(p: Parameters) -> float:
     # -(g_s e τ μ_B/ħ) ∫ <S/ħ> (V/ħ) f0' : (eV·Å)(1/eV) = Å -> Å^(1-d)
-    return (-p.g_s * c.ELEMENTARY_CHARGE * p.tau_fs * c.FEMTOSECOND * c.BOHR_MAGNETON / c.HBAR
-            * c.ANGSTROM * _length_si(p.dim))
+    return (
+        -p.g_s
+        * c.ELEMENTARY_CHARGE
+        * p.tau_fs
+        * c.FEMTOSECOND
+        * c.BOHR_MAGNETON
+        / c.HBAR
+        * c.ANGSTROM
+        * _length_si(p.dim)
+    )
 
 
 def _spin_int(p: Parameters) -> float:
@@ -120,8 +129,15 @@ def _spin_int(p: Parameters) -> float:
 
 def _orbital_ext(p: Parameters) -> float:
     # e τ (e/ħ)(1/ħ) ∫ Tr[M V] f0' : eV²Å³ / eV = eV·Å³
-    return (c.ELEMENTARY_CHARGE**2 * p.tau_fs * c.FEMTOSECOND / c.HBAR**2 * c.EV
-            * c.ANGSTROM**3 * _length_si(p.dim))
+    return (
+        c.ELEMENTARY_CHARGE**2
+        * p.tau_fs
+        * c.FEMTOSECOND
+        / c.HBAR**2
+        * c.EV
+        * c.ANGSTROM**3
+        * _length_si(p.dim)
+    )
 
 
 def _orbital_int(p: Parameters) -> float:
@@ -141,59 +157,111 @@ def _register(obs: Observable) -> None:
     OBSERVABLES[obs.name] = obs
 
 
-_register(Observable(
-    "spin_magnetization", "spin magnetization M^S_i = -(g_s μ_B/ħ) Σ_n ∫[dk] <S_i>_n f0",
-    "Eq. (1)", "vector", (Term("total", ig.spin_expectation, "f0", _spin_mag),),
-    _magnetization_units, (_per_cell_magnetization, "bohr_magneton"), needs_spin=True,
-))
-_register(Observable(
-    "orbital_magnetization",
-    "orbital magnetization M^O_i = Σ_n ∫[dk] [m_n f0 + (e/ħβ) Ω_n ln(1 + e^{-β(ε_n-μ)})]",
-    "Eq. (5)", "vector",
-    (Term("local", ig.orbital_moment, "f0", _orbital),
-     Term("itinerant", ig.berry_curvature, "grand", _orbital)),
-    _magnetization_units, (_per_cell_magnetization, "bohr_magneton"),
-    extra_outputs=("local", "itinerant"),
-))
-_register(Observable(
-    "anomalous_hall_conductivity",
-    "anomalous Hall conductivity σ^c = σ_ab = -(e²/ħ) Σ_n ∫[dk] Ω^{ab}_n f0, (a,b,c) cyclic; "
-    "j_a = σ_ab E_b",
-    "-", "vector", (Term("total", ig.berry_curvature, "f0", _ahc),),
-    lambda d: "siemens / centimeter" if d == 3 else "elementary_charge**2 / planck_constant",
-))
-_register(Observable(
-    "chern_number", "Chern number C = (1/2π) Σ_n ∫ d²k Ω^z_n f0 (integer in a gap at T = 0)",
-    "-", "scalar", (Term("total", ig.berry_curvature, "f0", _chern),),
-    lambda d: "dimensionless", only_2d=True,
-))
-_register(Observable(
-    "kinetic_spin_extrinsic",
-    "extrinsic (Edelstein) kinetic spin magnetization α_ij = -(g_s e τ μ_B/ħ) Σ_n ∫[dk] "
-    "Tr_D[S_i v_j] f0'",
-    "Eq. (6)", "tensor", (Term("total", ig.spin_velocity, "df0", _spin_ext),),
-    _kinetic_units, (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"), needs_spin=True,
-))
-_register(Observable(
-    "kinetic_spin_intrinsic",
-    "intrinsic kinetic spin magnetization α_ij = -(g_s e μ_B/ħ) Σ_n ∫[dk] Φ^{ij}_n f0",
-    "Eq. (7)", "tensor", (Term("total", ig.spin_berry_curvature, "f0", _spin_int),),
-    _kinetic_units, (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"), needs_spin=True,
-))
-_register(Observable(
-    "kinetic_orbital_extrinsic",
-    "extrinsic (orbital Edelstein) kinetic orbital magnetization α_ij = e τ Σ_n ∫[dk] "
-    "Tr_D[m_i v_j] f0'",
-    "Eq. (8)", "tensor", (Term("total", ig.orbital_moment_velocity, "df0", _orbital_ext),),
-    _kinetic_units, (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
-))
-_register(Observable(
-    "kinetic_orbital_intrinsic",
-    "intrinsic kinetic orbital magnetization α_ij = e Σ_n ∫[dk] F^{ij}_n f0 (physical sign)",
-    "Eqs. (9)-(10)", "tensor",
-    (Term("total", ig.magnetoelectric_analytic, "f0", _orbital_int, needs_second_derivatives=True),),
-    _kinetic_units, (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
-))
+_register(
+    Observable(
+        "spin_magnetization",
+        "spin magnetization M^S_i = -(g_s μ_B/ħ) Σ_n ∫[dk] <S_i>_n f0",
+        "Eq. (1)",
+        "vector",
+        (Term("total", ig.spin_expectation, "f0", _spin_mag),),
+        _magnetization_units,
+        (_per_cell_magnetization, "bohr_magneton"),
+        needs_spin=True,
+    )
+)
+_register(
+    Observable(
+        "orbital_magnetization",
+        "orbital magnetization M^O_i = Σ_n ∫[dk] [m_n f0 + (e/ħβ) Ω_n ln(1 + e^{-β(ε_n-μ)})]",
+        "Eq. (5)",
+        "vector",
+        (
+            Term("local", ig.orbital_moment, "f0", _orbital),
+            Term("itinerant", ig.berry_curvature, "grand", _orbital),
+        ),
+        _magnetization_units,
+        (_per_cell_magnetization, "bohr_magneton"),
+        extra_outputs=("local", "itinerant"),
+    )
+)
+_register(
+    Observable(
+        "anomalous_hall_conductivity",
+        "anomalous Hall conductivity σ^c = σ_ab = -(e²/ħ) Σ_n ∫[dk] Ω^{ab}_n f0, (a,b,c) cyclic; "
+        "j_a = σ_ab E_b",
+        "-",
+        "vector",
+        (Term("total", ig.berry_curvature, "f0", _ahc),),
+        lambda d: "siemens / centimeter" if d == 3 else "elementary_charge**2 / planck_constant",
+    )
+)
+_register(
+    Observable(
+        "chern_number",
+        "Chern number C = (1/2π) Σ_n ∫ d²k Ω^z_n f0 (integer in a gap at T = 0)",
+        "-",
+        "scalar",
+        (Term("total", ig.berry_curvature, "f0", _chern),),
+        lambda d: "dimensionless",
+        only_2d=True,
+    )
+)
+_register(
+    Observable(
+        "kinetic_spin_extrinsic",
+        "extrinsic (Edelstein) kinetic spin magnetization α_ij = -(g_s e τ μ_B/ħ) Σ_n ∫[dk] "
+        "Tr_D[S_i v_j] f0'",
+        "Eq. (6)",
+        "tensor",
+        (Term("total", ig.spin_velocity, "df0", _spin_ext),),
+        _kinetic_units,
+        (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
+        needs_spin=True,
+    )
+)
+_register(
+    Observable(
+        "kinetic_spin_intrinsic",
+        "intrinsic kinetic spin magnetization α_ij = -(g_s e μ_B/ħ) Σ_n ∫[dk] Φ^{ij}_n f0",
+        "Eq. (7)",
+        "tensor",
+        (Term("total", ig.spin_berry_curvature, "f0", _spin_int),),
+        _kinetic_units,
+        (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
+        needs_spin=True,
+    )
+)
+_register(
+    Observable(
+        "kinetic_orbital_extrinsic",
+        "extrinsic (orbital Edelstein) kinetic orbital magnetization α_ij = e τ Σ_n ∫[dk] "
+        "Tr_D[m_i v_j] f0'",
+        "Eq. (8)",
+        "tensor",
+        (Term("total", ig.orbital_moment_velocity, "df0", _orbital_ext),),
+        _kinetic_units,
+        (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
+    )
+)
+_register(
+    Observable(
+        "kinetic_orbital_intrinsic",
+        "intrinsic kinetic orbital magnetization α_ij = e Σ_n ∫[dk] F^{ij}_n f0 (physical sign)",
+        "Eqs. (9)-(10)",
+        "tensor",
+        (
+            Term(
+                "total",
+                ig.magnetoelectric_analytic,
+                "f0",
+                _orbital_int,
+                needs_second_derivatives=True,
+            ),
+        ),
+        _kinetic_units,
+        (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
+    )
+)
 
 #: the metric-dipole term of F moved onto the occupation (SPEC §2): same observable
 KINETIC_ORBITAL_INTRINSIC_BY_PARTS = (
