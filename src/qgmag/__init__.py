@@ -20,6 +20,7 @@ from qgmag.errors import (
 )
 from qgmag.geometry import band_geometry
 from qgmag.integrate import compute
+from qgmag.io import model_info, read_wannier90
 from qgmag.models import ContinuumModel, TightBindingModel
 
 __version__ = "0.1.0"
@@ -36,5 +37,7 @@ __all__ = [
     "__version__",
     "band_geometry",
     "compute",
+    "model_info",
+    "read_wannier90",
     "models",
 ]

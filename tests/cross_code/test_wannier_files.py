@@ -17,6 +17,7 @@ import pytest
 from qgmag.errors import WannierFormatError
 from qgmag.io import model_info, read_wannier90
 from qgmag.io.w90_files import read_win_lattice
+from qgmag.models.spin import spin_operators
 
 E_FERMI_FE = 17.6255  # eV, Fe/wannier90/scf.out
 
@@ -92,7 +93,9 @@ def test_fe_tb_parse_and_speed(shared_data):
     assert model.cell_volume == pytest.approx(2.87**3 / 2, rel=2e-3)  # bcc, a = 2.87 Å
     assert model.parameters["degeneracies"] == "all 1 (folded into H(R))"
     assert model.position_matrices is not None
-    assert np.all((model.positions >= 0) & (model.positions < 1))
+    # centres straddle the cell corner; they are kept as they are and the R list stays short
+    assert np.any((model.positions < 0) | (model.positions >= 1))
+    assert model.n_hoppings == 95
 
 
 @pytest.mark.parametrize("relative", ["Fe/Fe_tb.dat", "Te/Te_tb.dat", "GaAs/GaAs_tb.dat"])
@@ -109,7 +112,6 @@ def test_eigenvalues_match_independent_bloch_sum(shared_data, relative):
 def test_fe_atomic_gauge_is_lattice_gauge_up_to_diagonal_phase(shared_data, fe_tb):
     lattice, blocks = naive_read(data_file(shared_data, "Fe/Fe_tb.dat"))
     centres = np.array(fe_tb.parameters["wannier_centres_cart"])
-    assert np.any(fe_tb.parameters["wrap_shifts"])  # Fe centres straddle the cell corner
     k = frac_to_cart(fe_tb, np.random.default_rng(3).random((3, 3)))
     for kk, hk in zip(k, fe_tb.hamiltonian(k), strict=True):
         h_lat = sum(np.exp(1j * (kk @ (np.array(r) @ lattice))) * m for r, m in blocks.items())
@@ -202,6 +204,39 @@ def test_fe_spin_per_cell(fe_tb):
     ]
     assert per_cell[2] == pytest.approx(-2.26, abs=0.05)
     assert abs(per_cell[0]) < 0.1 and abs(per_cell[1]) < 0.25
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.vdot(a, b).real / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+@pytest.mark.parametrize(
+    ("folder", "legacy", "threshold"), [("Fe", False, 0.75), ("Te", True, 0.999)]
+)
+def test_spinor_order_from_wannier_spin_matrices(shared_data, folder, legacy, threshold):
+    """The Wannier spin matrices <0m|sigma|0n> (WannierBerri npz, from the .spn file) are
+    close to the Pauli matrices of the spin-fastest order, orthogonal to spin-blocks."""
+    npz = data_file(shared_data, f"{folder}/wberri_npz/_XX_R_SS.npz").parent
+    vectors = np.load(npz / "iRvec.npz")["arr_0" if legacy else "iRvec"]
+    ss = np.load(npz / "_XX_R_SS.npz")["arr_0"]
+    if legacy:  # (nw, nw, nR, 3) -> (nR, nw, nw, 3)
+        ss = np.moveaxis(ss, 2, 0)
+    s0 = ss[int(np.flatnonzero(~np.any(vectors, axis=1))[0])]
+    n_orb = s0.shape[0] // 2
+    fastest = 2 * spin_operators(n_orb, "spin-fastest")
+    blocks = 2 * spin_operators(n_orb, "spin-blocks")
+    for a in range(3):
+        assert _correlation(fastest[a], s0[..., a]) > threshold
+        assert abs(_correlation(blocks[a], s0[..., a])) < 0.1
+
+
+def test_gaas_kramers_partners_adjacent(shared_data):
+    """GaAs (non-magnetic): on-site energies come in equal pairs (2i, 2i+1) = spin-fastest."""
+    model = read_wannier90(data_file(shared_data, "GaAs/GaAs_tb.dat"))
+    zero = int(np.flatnonzero(~np.any(model.hopping_vectors, axis=1))[0])
+    onsite = np.diag(model.hopping_matrices[zero]).real
+    np.testing.assert_allclose(onsite[0::2], onsite[1::2], atol=1e-3)
+    assert np.abs(onsite[:8] - onsite[8:]).max() > 1.0  # not spin-blocks
 
 
 def test_model_info_on_files(shared_data, fe_tb):

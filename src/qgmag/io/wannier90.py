@@ -8,17 +8,23 @@ returns a model in qgmag's atomic gauge (SPEC §1)::
 
 with tau_i the Wannier centres. Eigenvalues are those of the Wannier90 interpolation
 (Wannier90 itself uses exp(i k·R); the two Bloch Hamiltonians differ by the diagonal
-unitary diag(exp(i k·tau_i))). Centres outside the home cell are wrapped into [0, 1)
-and the R of their matrix elements shifted so that the physics is unchanged (see
-:func:`wrap_centres`).
+unitary diag(exp(i k·tau_i))). Centres are used where Wannier90 puts them, also
+outside the home cell (``positions_outside_cell=True``): wrapping them into [0, 1)
+would shift R of their matrix elements and lengthen the R list (Fe: 95 -> 329 vectors,
+4x slower derivatives) without changing any physics (:func:`wrap_centres` does it for
+users who want a home-cell basis).
 
 Reference data (``shared/data``, see its README): ``Fe_tb.dat`` / ``Fe_hr.dat`` (18 spinor
-WFs), ``Te_tb.dat`` (24 spinor WFs) and ``GaAs_tb.dat`` (16 spinor WFs) are all spinor
-models in the Wannier90 3.x "spin-fastest" order (up and down of each orbital
-consecutive): with ``spinor_ordering="spin-fastest"`` the Fe model gives
-<sigma_z> = -2.40 per cell at E_F = 17.6255 eV (QE: -2.38), "spin-blocks" gives ~0; the
-R = 0 spin matrices <0m|sigma|0n> of the Fe and Te WannierBerri data are within 0.1 of
-sigma/2-blocks in the spin-fastest order.
+WFs), ``Te_tb.dat`` (24) and ``GaAs_tb.dat`` (16) are spinor models in the Wannier90 3.x
+"spin-fastest" order (up and down of each orbital consecutive); read them with
+``spinor_ordering="spin-fastest"``. Evidence: the Wannier spin matrices <0m|sigma|0n>
+(WannierBerri npz, from ``Fe.spn``) correlate with the spin-fastest Pauli matrices (Fe
+0.77-0.87 per component, Te 1.000) and not with spin-blocks (|c| < 0.03); GaAs on-site
+energies come in equal pairs (2i, 2i+1). With the ideal spin matrices attached here
+(sigma/2 per orbital), Fe gives <sigma_z> = -2.26 per cell at E_F = 17.6255 eV on a 20^3
+mesh (spin-blocks: -1.92); the true Wannier spin matrices give -2.40 (QE: -2.38): the
+disentangled spinor WFs of this model are not pure spin states, which a k-independent
+(3, n, n) spin operator cannot represent.
 """
 
 from __future__ import annotations
@@ -279,9 +285,9 @@ def read_wannier90(
     centres : (num_wann, 3) Cartesian centres in Å, or the path of a ``_centres.xyz`` /
         ``.wout`` file. Default: the diagonal of r(R=0) in ``_tb.dat`` (Wannier90
         convention); for ``_hr.dat`` ``seedname_centres.xyz`` or the final centres in
-        ``seedname.wout`` next to the file. Centres outside the cell are wrapped into
-        [0, 1) with the matching shift of R (:func:`wrap_centres`); the original Cartesian
-        centres are kept in ``model.parameters["wannier_centres_cart"]``.
+
+
+
     spinor_ordering : None (spinless: no spin matrices), "spin-fastest" (Wannier90 3.x
         spinor WFs: up and down of each orbital consecutive), "spin-blocks" (all up, then
         all down), or "auto" ("spin-fastest" if ``seedname.win`` next to the file says
@@ -300,7 +306,10 @@ def read_wannier90(
     name : model name (default: the seedname).
 
     Degeneracy weights ndegen(R) are divided out (files whose R list already folds them,
-    all weights 1, work unchanged). Raises :class:`~qgmag.errors.WannierFormatError` for a
+    all weights 1, work unchanged). Files written by Wannier90 itself do not contain its
+    minimal-distance (``use_ws_distance``) correction, so their bands can differ slightly
+    from Wannier90's own interpolation away from the ab-initio k mesh; files written by
+    WannierBerri fold it into H(R). Raises :class:`~qgmag.errors.WannierFormatError` for a
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
     if berry_connection not in BERRY_CONNECTIONS:
@@ -338,7 +347,8 @@ def read_wannier90(
         zero = int(np.flatnonzero(~np.any(raw.vectors, axis=1))[0])
         ham[zero] += float(energy_shift) * np.eye(raw.num_wann)
 
-    tau, vectors, ham, pos, shifts = wrap_centres(lat, cart, raw.vectors, ham, pos)
+    tau = cart @ np.linalg.inv(lat)  # fractional, possibly outside [0, 1)
+    vectors = raw.vectors
     folded = bool(np.all(raw.degeneracies == 1))
     parameters = {
         "source": str(raw.path),
@@ -351,7 +361,6 @@ def read_wannier90(
         "lattice_source": lattice_source,
         "centres_source": centres_source,
         "wannier_centres_cart": cart.tolist(),
-        "wrap_shifts": shifts.tolist(),
         "spinor_ordering": ordering,
         "berry_connection": berry_connection,
         "energy_shift_eV": float(energy_shift),
@@ -369,6 +378,7 @@ def read_wannier90(
             parameters=parameters,
             position_matrices=pos,
             hermitian_tolerance=max(hermitian_tolerance, 1e-12),
+            positions_outside_cell=True,
         )
     except ModelError as exc:
         raise ModelError(f"{str(raw.path)!r}: {exc}") from exc
@@ -380,9 +390,14 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     Keys: name, source, format, lattice_angstrom (None when a ``_hr.dat`` file has no
     lattice at hand), cell_volume_angstrom3, num_wann, n_R, max_hermiticity_deviation_eV
     (of the file as written, degeneracies divided out), spinor, spinor_ordering,
-    energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), and for files
-    degeneracies and lattice_source. ``read_kwargs`` go to :func:`read_wannier90`.
+    energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), degeneracies and
+    lattice_source. For a file, ``read_kwargs`` may give ``lattice``, ``spinor_ordering``
+    (default "auto"), ``energy_shift`` and ``name`` as in :func:`read_wannier90`; the file
+    is summarized without building a model, so a ``_hr.dat`` without lattice still works.
     """
+    unknown = set(read_kwargs) - {"lattice", "spinor_ordering", "energy_shift", "name"}
+    if unknown:
+        raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
     if isinstance(source, TightBindingModel):
         model = source
         par = model.parameters

@@ -36,15 +36,17 @@ def _check_lattice(lattice: ArrayLike) -> FloatArray:
     return lat
 
 
-def _check_positions(positions: ArrayLike, dim: int) -> FloatArray:
+def _check_positions(positions: ArrayLike, dim: int, inside_cell: bool = True) -> FloatArray:
     pos = np.asarray(positions, dtype=float)
     if pos.ndim != 2 or pos.shape[1] != dim or pos.shape[0] < 1:
         raise ModelError(
             f"positions must be an (n_orb, {dim}) array of fractional coordinates; "
             f"got shape {pos.shape}."
         )
+    if not np.all(np.isfinite(pos)):
+        raise ModelError("positions contain NaN or infinite values.")
     bad = np.argwhere((pos < 0.0) | (pos >= 1.0))
-    if bad.size:
+    if inside_cell and bad.size:
         o = int(bad[0, 0])
         raise ModelError(
             f"orbital {o} has fractional position {pos[o].tolist()} outside the cell [0, 1); "
@@ -211,15 +213,19 @@ class TightBindingModel:
         parameters: dict[str, Any] | None = None,
         position_matrices: ArrayLike | None = None,
         hermitian_tolerance: float = 1e-6,
+        positions_outside_cell: bool = False,
     ) -> TightBindingModel:
         """Build from H(R) blocks: ``matrices[r][i, j] = <i,0|H|j,R_r>`` for ``vectors[r]``.
 
         The set of R must be closed under R -> -R with H(-R) = H(R)^† (checked to
         ``hermitian_tolerance`` eV); this is how Wannier90 files are loaded.
+        ``positions_outside_cell=True`` accepts fractional positions outside [0, 1) (Wannier
+        centres are physical positions and may lie in a neighbouring cell); the phases
+        exp(i k·(R + tau_j - tau_i)) then use them as given, which keeps the R list short.
         """
         lat = _check_lattice(lattice)
         dim = lat.shape[0]
-        pos = _check_positions(positions, dim)
+        pos = _check_positions(positions, dim, inside_cell=not positions_outside_cell)
         n_orb = pos.shape[0]
         if gauge not in GAUGES:
             raise ModelError(f"gauge must be one of {GAUGES}; got {gauge!r}.")
