@@ -108,16 +108,16 @@ def metric_dipole(bands: BandData) -> FloatArray:
     d = -1j * bands.berry_connection
     inv = bands.inverse_gap
     vel = bands.band_velocity  # (3, N, n)
-    dv = np.moveaxis(w, 0, 1) - np.einsum("cknl,aklm->caknm", d, v, optimize=True) + np.einsum(
-        "aknl,cklm->caknm", v, d, optimize=True
+    dv = (
+        np.moveaxis(w, 0, 1)
+        - np.einsum("cknl,aklm->caknm", d, v, optimize=True)
+        + np.einsum("aknl,cklm->caknm", v, d, optimize=True)
     )  # dv[c, a] = ∂_c V^a
     inv2 = inv**2
     term1 = np.einsum("caknm,bkmn,knm->cabkn", dv, v, inv2, optimize=True)
     term2 = np.einsum("aknm,cbkmn,knm->cabkn", v, dv, inv2, optimize=True)
     dgap = vel[:, :, :, None] - vel[:, :, None, :]  # (3, N, n, m): v_n - v_m
-    term3 = -2.0 * np.einsum(
-        "aknm,bkmn,knm,cknm->cabkn", v, v, inv2 * inv, dgap, optimize=True
-    )
+    term3 = -2.0 * np.einsum("aknm,bkmn,knm,cknm->cabkn", v, v, inv2 * inv, dgap, optimize=True)
     return np.real(term1 + term2 + term3)
 
 
@@ -128,9 +128,7 @@ def magnetoelectric_interband_native(bands: BandData) -> FloatArray:
     """
     m = interband_orbital_moment_native(bands)
     a = bands.berry_connection
-    return -2.0 * np.real(
-        np.einsum("iknm,jkmn,knm->ijkn", m, a, bands.inverse_gap, optimize=True)
-    )
+    return -2.0 * np.real(np.einsum("iknm,jkmn,knm->ijkn", m, a, bands.inverse_gap, optimize=True))
 
 
 def magnetoelectric_dipole_native(dipole: FloatArray) -> FloatArray:

@@ -70,7 +70,9 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     """Σ_k w_k Σ_n X_n(k) K(ε_n(k); μ, T) over mesh points [start, stop) for every term."""
     k, w = plan.mesh.chunk(start, stop)
     bands = BandData(
-        model, k, degeneracy_tol=plan.degeneracy_tol,
+        model,
+        k,
+        degeneracy_tol=plan.degeneracy_tol,
         need_second_derivatives=plan.need_second_derivatives,
         gauge_rotation=(
             None if plan.gauge_seed is None else np.random.default_rng([plan.gauge_seed, start])

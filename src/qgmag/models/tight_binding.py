@@ -69,7 +69,9 @@ def _check_onsite(onsite: ArrayLike | None, n_orb: int) -> ComplexArray:
     if arr.shape == (n_orb, n_orb):
         mat = arr.astype(complex)
         if np.max(np.abs(mat - mat.conj().T)) > _HERMITIAN_TOL:
-            raise ModelError("the on-site matrix is not Hermitian; pass a Hermitian (n_orb, n_orb) matrix.")
+            raise ModelError(
+                "the on-site matrix is not Hermitian; pass a Hermitian (n_orb, n_orb) matrix."
+            )
         return mat
     raise ModelError(
         f"onsite must have shape ({n_orb},) (energies in eV) or ({n_orb}, {n_orb}) (a Hermitian "
@@ -105,7 +107,9 @@ def _parse_hoppings(
             ) from None
         for name, idx in (("i", i), ("j", j)):
             if not isinstance(idx, int | np.integer) or isinstance(idx, bool):
-                raise ModelError(f"hopping #{number}: orbital index {name}={idx!r} is not an integer.")
+                raise ModelError(
+                    f"hopping #{number}: orbital index {name}={idx!r} is not an integer."
+                )
             if not 0 <= idx < n_orb:
                 raise ModelError(
                     f"hopping #{number}: orbital index {name}={idx} out of range 0..{n_orb - 1}."
@@ -194,9 +198,15 @@ class TightBindingModel:
         blocks[zero] = blocks[zero] + _check_onsite(onsite, n_orb)
         keys = sorted(blocks)
         self._init_arrays(
-            lat, pos, np.array(keys, dtype=int).reshape(-1, dim),
-            np.array([blocks[k] for k in keys]), _check_spin(spin, n_orb), gauge, name,
-            dict(parameters or {}), None,
+            lat,
+            pos,
+            np.array(keys, dtype=int).reshape(-1, dim),
+            np.array([blocks[k] for k in keys]),
+            _check_spin(spin, n_orb),
+            gauge,
+            name,
+            dict(parameters or {}),
+            None,
         )
 
     @classmethod
@@ -271,9 +281,15 @@ class TightBindingModel:
 
     def _init_arrays(self, lat, pos, vec, mat, spin, gauge, name, parameters, pmat) -> None:  # noqa: ANN001
         for key, value in (
-            ("lattice", lat), ("positions", pos), ("hopping_vectors", vec),
-            ("hopping_matrices", mat), ("spin", spin), ("gauge", gauge), ("name", name),
-            ("parameters", parameters), ("position_matrices", pmat),
+            ("lattice", lat),
+            ("positions", pos),
+            ("hopping_vectors", vec),
+            ("hopping_matrices", mat),
+            ("spin", spin),
+            ("gauge", gauge),
+            ("name", name),
+            ("parameters", parameters),
+            ("position_matrices", pmat),
         ):
             if isinstance(value, np.ndarray):
                 value = value.copy()
@@ -328,7 +344,9 @@ class TightBindingModel:
             terms += [1j * self._delta[..., a] * t for a in range(d)]
         if order >= 2:
             terms += [
-                -self._delta[..., a] * self._delta[..., b] * t for a in range(d) for b in range(a, d)
+                -self._delta[..., a] * self._delta[..., b] * t
+                for a in range(d)
+                for b in range(a, d)
             ]
         stacked = np.ascontiguousarray(np.stack(terms, axis=1).reshape(t.shape[0], -1))
         object.__setattr__(self, cache_name, stacked)

@@ -44,8 +44,9 @@ def berry_curvature(bands: BandData) -> FloatArray:
 
 def spin_velocity(bands: BandData) -> FloatArray:
     """Tr_D[(S_i/hbar) ∂_j H] per band, eV·Å (Fermi-surface integrand of Eq. 6)."""
-    return _tensor(q.degenerate_trace_product(bands.spin_matrix, bands.velocity_matrix, bands),
-                   bands.dim)
+    return _tensor(
+        q.degenerate_trace_product(bands.spin_matrix, bands.velocity_matrix, bands), bands.dim
+    )
 
 
 def spin_berry_curvature(bands: BandData) -> FloatArray:
