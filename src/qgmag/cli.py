@@ -1,0 +1,424 @@
+"""The ``qgmag`` command line: a thin shell that reads a config, calls the library once, writes.
+
+Commands: ``run`` (``qgmag.compute`` -> results.nc, summary.md, plots), ``models`` (built-in
+models and their parameters), ``info`` (summary of a Wannier90 file), ``bands`` and ``map``
+(band-structure and Brillouin-zone plots). User errors (bad configuration, unknown model,
+missing or malformed file) print one line ``error: ...`` on stderr and exit with code 2;
+success exits 0. Results go to stdout only with ``--json``; messages and progress go to
+stderr.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from qgmag.errors import ConfigError, QgmagError
+
+app = typer.Typer(
+    name="qgmag",
+    help="Quantum geometry of Bloch electrons and the magnetization it produces.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+ConfigArg = Annotated[
+    Path, typer.Argument(help="TOML configuration file (see docs/config_reference.md).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        "-s",
+        help="Override a configuration key, e.g. --set compute.kmesh=[60,60] "
+        "--set model.file=/path/Fe_tb.dat (value parsed as TOML, else taken as a string; "
+        "relative paths resolve against the current directory). Repeatable.",
+    ),
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Output folder (replaces [run] output)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print the result as JSON on stdout only.")]
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _err(message: str) -> None:
+    """One message line on stderr."""
+    typer.echo(message, err=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn QgmagError into ``error: ...`` + exit 2; print warnings as one line each."""
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                yield
+            finally:
+                shown: list[str] = []
+                for w in caught:
+                    text = _warning_text(w)
+                    if text not in shown:
+                        shown.append(text)
+                        _err(f"warning: {text}")
+    except QgmagError as exc:
+        _err(f"error: {_one_line(exc)}")
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        _err("interrupted (results.nc is only ever written complete).")
+        raise typer.Exit(130) from None
+
+
+def _warning_text(w: warnings.WarningMessage) -> str:
+    return f"{w.category.__name__}: {_one_line(Exception(str(w.message)))}"
+
+
+def _json_dump(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, allow_nan=False))
+
+
+def _quote(value: Any) -> str:
+    """A TOML literal for an override built from a command-line option."""
+    return json.dumps(value) if isinstance(value, str) else str(value).lower()
+
+
+def _use_agg() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
+def _unsupported_keywords(names: Sequence[str]) -> list[str]:
+    """Which of ``names`` qgmag.compute does not accept (parallel/checkpoint keywords)."""
+    import qgmag
+
+    params = inspect.signature(qgmag.compute).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return []
+    return [n for n in names if n not in params]
+
+
+# -- qgmag run -----------------------------------------------------------------------------
+
+
+@app.command()
+def run(
+    config: ConfigArg,
+    output: OutputOpt = None,
+    json_out: JsonOpt = False,
+    set_: SetOpt = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Parallel execution: 'local' (a Dask LocalCluster) or tcp://host:8786.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Workers of a local cluster.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Resume from <output>/checkpoint.qgck.")
+    ] = False,
+    no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the standard plots.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Compute the observables of CONFIG; write results.nc, summary.md and plots."""
+    from qgmag.config import load_config
+
+    with _user_errors():
+        overrides = list(set_ or [])
+        if scheduler is not None:
+            overrides.append(f"run.scheduler={_quote(scheduler)}")
+        if workers is not None:
+            overrides.append(f"run.workers={workers}")
+        if resume:
+            overrides.append("run.resume=true")
+        cfg = load_config(config, overrides, output=output)
+        ds, files = _run(cfg, overrides, plots=not no_plots, progress=not quiet)
+    if json_out:
+        from qgmag.results import results_to_json
+
+        _json_dump(results_to_json(ds))
+    else:
+        typer.echo(f"wrote {len(files)} files to {cfg.run.output}:")
+        for f in files:
+            typer.echo(f"  {f.name}")
+
+
+def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tuple[Any, list[Path]]:
+    import qgmag
+    from qgmag.results import results_to_markdown, save_results
+
+    compute_cfg = cfg.compute
+    model = cfg.model.build()
+    execution = cfg.run.execution_kwargs()
+    missing = _unsupported_keywords(list(execution))
+    if missing:
+        raise ConfigError(
+            f"this qgmag installation does not support {missing} (parallel execution and "
+            "checkpoints); remove [run] scheduler/workers/checkpoint/resume and --scheduler/"
+            "--workers/--resume to run serially."
+        )
+    out = cfg.run.output
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the output folder {str(out)!r}: {exc}") from None
+    bar: Callable[[int, int], None] | None = None
+    if progress and cfg.run.progress:
+        from qgmag.progress import RichProgress
+
+        bar = RichProgress()
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = qgmag.compute(
+            model,
+            list(compute_cfg.quantities),
+            list(compute_cfg.mu),
+            progress=bar,
+            **compute_cfg.kwargs(),
+            **execution,
+        )
+    wall = time.perf_counter() - start
+    notes = list(dict.fromkeys(_warning_text(w) for w in caught))
+    for w in caught:  # shown on stderr by _user_errors
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    ds.attrs.update(
+        {
+            "config_file": str(cfg.source) if cfg.source else "null",
+            "config": json.dumps(cfg.raw, default=str),
+            "cli_overrides": json.dumps(overrides),
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "wall_time_s": round(wall, 3),
+            "warnings": json.dumps(notes),
+        }
+    )
+    files = [save_results(ds, out / "results.nc")]
+    summary = out / "summary.md"
+    text = results_to_markdown(ds, title=f"qgmag run {cfg.source.name if cfg.source else ''}")
+    if notes:
+        text += "\n## Warnings\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    summary.write_text(text, encoding="utf-8")
+    files.append(summary)
+    if plots and cfg.run.plots:
+        _use_agg()
+        from qgmag.plotting import plot_observables
+
+        files.extend(plot_observables(ds, out, formats=cfg.run.formats))
+    return ds, files
+
+
+# -- qgmag models --------------------------------------------------------------------------
+
+
+def _models_table() -> list[dict[str, Any]]:
+    from qgmag.models.registry import BUILTIN_MODELS, model_parameters
+
+    rows = []
+    for name, builder in sorted(BUILTIN_MODELS.items()):
+        doc = inspect.getdoc(builder) or ""
+        kind = "continuum" if "continuum" in builder.__module__ else "lattice"
+        params = {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in model_parameters(name).items()
+        }
+        rows.append(
+            {
+                "name": name,
+                "kind": kind,
+                "description": " ".join(doc.split("\n\n")[0].split()),
+                "parameters": params,
+            }
+        )
+    return rows
+
+
+@app.command()
+def models(json_out: JsonOpt = False) -> None:
+    """List the built-in models with their parameters and defaults."""
+    rows = _models_table()
+    if json_out:
+        _json_dump(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="built-in models (energies eV, lengths Å)")
+    for col in ("name", "kind", "parameters (defaults)", "description"):
+        table.add_column(col)
+    for row in rows:
+        params = ", ".join(f"{k}={_short(v)}" for k, v in row["parameters"].items())
+        table.add_row(row["name"], row["kind"], params, row["description"])
+    Console().print(table)
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+# -- qgmag info ----------------------------------------------------------------------------
+
+
+@app.command()
+def info(
+    file: Annotated[Path, typer.Argument(help="Wannier90 seedname_tb.dat or seedname_hr.dat.")],
+    lattice: Annotated[
+        Path | None, typer.Option("--lattice", help=".win or .wout file with the lattice.")
+    ] = None,
+    spinor_ordering: Annotated[
+        str,
+        typer.Option(
+            "--spinor-ordering", help="auto, spin-fastest, spin-blocks or none (spinless)."
+        ),
+    ] = "auto",
+    energy_shift: Annotated[
+        float, typer.Option("--energy-shift", help="eV added to all energies.")
+    ] = 0.0,
+    json_out: JsonOpt = False,
+) -> None:
+    """Summary of a Wannier90 model: lattice, orbitals, R-vectors, hermiticity, spin."""
+    import qgmag
+    from qgmag.config import SPINOR_ORDERINGS
+
+    with _user_errors():
+        if spinor_ordering not in SPINOR_ORDERINGS:
+            raise ConfigError(
+                f"--spinor-ordering {spinor_ordering!r} is not allowed; "
+                f"choose from {list(SPINOR_ORDERINGS)}."
+            )
+        kwargs: dict[str, Any] = {
+            "spinor_ordering": None if spinor_ordering == "none" else spinor_ordering,
+            "energy_shift": energy_shift,
+        }
+        if lattice is not None:
+            kwargs["lattice"] = lattice
+        summary = qgmag.model_info(file, **kwargs)
+    if json_out:
+        _json_dump(json.loads(json.dumps(summary, default=str)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Wannier90 model {summary.get('name')}", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for key, value in summary.items():
+        if key == "lattice_angstrom" and value is not None:
+            value = "\n".join("  ".join(f"{x:10.5f}" for x in row) for row in value)
+        elif isinstance(value, float):
+            value = f"{value:.6g}"
+        elif isinstance(value, list):
+            value = ", ".join(_short(x) for x in value)
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+# -- qgmag bands / map ---------------------------------------------------------------------
+
+
+@app.command()
+def bands(config: ConfigArg, output: OutputOpt = None, set_: SetOpt = None) -> None:
+    """Band structure along a high-symmetry path coloured by a band quantity (bands section)."""
+    from qgmag.config import load_config
+
+    with _user_errors():
+        cfg = load_config(config, list(set_ or []), output=output, require_compute=False)
+        model = cfg.model.build()
+        _use_agg()
+        from qgmag.kspace.path import make_path
+        from qgmag.plotting import plot_bands
+
+        b = cfg.bands
+        points = None if b.path is None else [(label, list(k)) for label, k in b.path]
+        kpath = make_path(model, points, n_points=b.n_points)
+        cfg.run.output.mkdir(parents=True, exist_ok=True)
+        files = plot_bands(
+            model,
+            kpath,
+            b.quantity,
+            b.component,
+            mu=b.mu,
+            energy_window=b.energy_window,
+            outfile=cfg.run.output / "bands",
+            formats=cfg.run.formats,
+        )
+    for f in files:
+        typer.echo(str(f))
+
+
+@app.command(name="map")
+def map_(config: ConfigArg, output: OutputOpt = None, set_: SetOpt = None) -> None:
+    """Heat map of a band quantity on a Brillouin-zone plane (map section)."""
+    from qgmag.config import load_config
+
+    with _user_errors():
+        cfg = load_config(config, list(set_ or []), output=output, require_compute=False)
+        model = cfg.model.build()
+        _use_agg()
+        from qgmag.plotting import plot_bz_map
+
+        m = cfg.map
+        cfg.run.output.mkdir(parents=True, exist_ok=True)
+        files = plot_bz_map(
+            model,
+            m.quantity,
+            m.component,
+            mu=m.mu,
+            temperature=m.temperature,
+            kz=m.kz,
+            n=m.n,
+            band=m.band,
+            outfile=cfg.run.output / "map",
+            formats=cfg.run.formats,
+        )
+    for f in files:
+        typer.echo(str(f))
+
+
+def _version(value: bool) -> None:
+    if value:
+        import qgmag
+
+        typer.echo(f"qgmag {qgmag.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Quantum geometry of Bloch electrons and the magnetization it produces."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point (``qgmag``)."""
+    app(args=list(argv) if argv is not None else None, prog_name="qgmag")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(sys.argv[1:])

@@ -1,0 +1,850 @@
+"""Configuration files (TOML) of the ``qgmag`` command line, validated at the boundary.
+
+A configuration has the sections ``[model]`` (a built-in model with ``[model.parameters]``,
+or a Wannier90 file with its reader options), ``[compute]`` (the arguments of
+:func:`qgmag.compute`), ``[run]`` (output folder, plots, parallel execution, checkpoints),
+``[bands]`` and ``[map]`` (the ``qgmag bands`` / ``qgmag map`` plots). Every key, type,
+default and allowed value is listed in :data:`SCHEMA` (and docs/config_reference.md).
+Unknown keys, wrong types and out-of-range values raise :class:`~qgmag.errors.ConfigError`
+naming the key and what is allowed. Relative paths in a file resolve against the file's
+folder; paths given with ``--set`` resolve against the current directory.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qgmag.errors import ConfigError
+from qgmag.geometry.dataset import BAND_QUANTITIES
+from qgmag.integrate.driver import METRIC_DIPOLE_FORMS
+from qgmag.io.wannier90 import BERRY_CONNECTIONS
+from qgmag.observables import OBSERVABLES
+from qgmag.occupation import SMEARING_KINDS
+
+#: band_geometry outputs that are not one real number per band (complex or band pairs)
+_NOT_PLOTTABLE = {
+    "quantum_geometric_tensor",
+    "interband_berry_connection",
+    "interband_orbital_moment",
+}
+
+OBSERVABLE_NAMES = tuple(OBSERVABLES)
+SPINOR_ORDERINGS = ("none", "auto", "spin-fastest", "spin-blocks")
+PLOT_FORMATS = ("png", "pdf", "svg")
+#: band-resolved quantities (of qgmag.band_geometry) that [bands]/[map] can plot
+BAND_PLOT_QUANTITIES = tuple(q for q in BAND_QUANTITIES if q not in _NOT_PLOTTABLE)
+#: default output folder (relative to the current directory) is results/<config stem>
+DEFAULT_OUTPUT_ROOT = "results"
+CHECKPOINT_NAME = "checkpoint.qgck"
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: TOML type, default (None = not set) and what it means."""
+
+    type: str
+    default: Any
+    doc: str
+    allowed: tuple[Any, ...] | None = None
+
+
+#: section -> key -> Key; the single source of truth for validation and the reference docs
+SCHEMA: dict[str, dict[str, Key]] = {
+    "model": {
+        "name": Key("string", None, "built-in model (exclusive with `file`)", None),
+        "parameters": Key(
+            "table", {}, "parameters of the built-in model (`qgmag models` lists them)"
+        ),
+        "file": Key("path", None, "Wannier90 `seedname_tb.dat` or `seedname_hr.dat` file"),
+        "lattice": Key(
+            "path or 3x3 array",
+            None,
+            "Wannier90 files: lattice rows in Å, or a `.win`/`.wout` file "
+            "(default: from `_tb.dat`, or `seedname.win`/`.wout` beside `_hr.dat`)",
+        ),
+        "positions": Key(
+            "array (num_wann x 3)", None, "Wannier90 files: fractional orbital centres"
+        ),
+        "centres": Key(
+            "path or array (num_wann x 3)",
+            None,
+            "Wannier90 files: Cartesian centres in Å, or a `_centres.xyz`/`.wout` file",
+        ),
+        "spinor_ordering": Key(
+            "string",
+            "none",
+            "Wannier90 files: spinor basis order (`none` = spinless: no spin operator)",
+            SPINOR_ORDERINGS,
+        ),
+        "berry_connection": Key(
+            "string", "tight-binding", "Wannier90 files: Berry connection", BERRY_CONNECTIONS
+        ),
+        "energy_shift": Key("float", 0.0, "Wannier90 files: eV added to all energies (e.g. -E_F)"),
+        "hermitian_tolerance": Key(
+            "float", 1e-6, "Wannier90 files: largest accepted |H(R) - H(-R)^†| in eV"
+        ),
+    },
+    "compute": {
+        "quantities": Key(
+            "string or array of strings",
+            None,
+            "observables to compute (required)",
+            OBSERVABLE_NAMES,
+        ),
+        "mu": Key(
+            "float, array, or {start, stop, num}",
+            None,
+            "chemical potential(s) in eV (required); a table is numpy.linspace(start, stop, num)",
+        ),
+        "temperature": Key("float or array", 0.0, "temperature(s) in K, >= 0"),
+        "kmesh": Key(
+            "array of ints",
+            None,
+            "points along each reciprocal vector (lattice models) or [n_radial, n_angle] "
+            "(continuum models); required",
+        ),
+        "shift": Key("bool", False, "shift the mesh by half a step"),
+        "tau": Key("float", 10.0, "relaxation time in fs (extrinsic responses)"),
+        "smearing": Key(
+            "float, [kind, width] or {kind, width}",
+            None,
+            "broadening used at T = 0 (width in eV; a bare number = Fermi-Dirac); needed at "
+            "T = 0 for Fermi-surface quantities (kinetic_*_extrinsic)",
+            SMEARING_KINDS,
+        ),
+        "g_s": Key("float", 2.0, "spin g-factor in M^S = -g_s μ_B <S>/ħ"),
+        "convergence_check": Key(
+            "bool", False, "also integrate on a half-density mesh; adds `<name>_error`"
+        ),
+        "chunk_size": Key("int", None, "k-points per chunk (default: from a memory target)"),
+        "degeneracy_tol": Key("float", 1e-6, "eV; closer bands form one degenerate set"),
+        "metric_dipole": Key(
+            "string",
+            "analytic",
+            "form of the metric-dipole term of kinetic_orbital_intrinsic",
+            METRIC_DIPOLE_FORMS,
+        ),
+    },
+    "run": {
+        "output": Key(
+            "path",
+            None,
+            "output folder (default: `results/<config stem>` in the current directory)",
+        ),
+        "plots": Key("bool", True, "write the standard plots of `qgmag run`"),
+        "formats": Key("array of strings", ["png", "pdf"], "plot file formats", PLOT_FORMATS),
+        "progress": Key("bool", True, "progress bar on stderr (k-points done, rate, ETA)"),
+        "scheduler": Key(
+            "string",
+            None,
+            "parallel execution: `local` (a Dask LocalCluster) or a scheduler address "
+            "`tcp://host:8786` (default: serial)",
+        ),
+        "workers": Key("int", None, "number of workers of a `local` scheduler"),
+        "checkpoint": Key(
+            "bool or path",
+            False,
+            f"checkpoint file; `true` = `<output>/{CHECKPOINT_NAME}` (also the default "
+            "when `resume` is set)",
+        ),
+        "resume": Key("bool", False, "resume from the checkpoint file"),
+    },
+    "bands": {
+        "path": Key(
+            "array of [label, [k1, k2(, k3)]]",
+            None,
+            "high-symmetry points in reduced coordinates of the reciprocal lattice; a "
+            'coordinate may be a fraction string such as "1/3" (default: a standard path '
+            "for the lattice)",
+        ),
+        "n_points": Key("int", 300, "k-points along the whole path"),
+        "quantity": Key(
+            "string", "berry_curvature", "band quantity colouring the bands", BAND_PLOT_QUANTITIES
+        ),
+        "component": Key("string", "z", "Cartesian component, e.g. `z` or `xy`"),
+        "mu": Key("float", None, "eV; draws the chemical potential (default: none)"),
+        "energy_window": Key("[float, float]", None, "eV; energy range shown (default: all)"),
+    },
+    "map": {
+        "quantity": Key(
+            "string", "berry_curvature", "band quantity mapped over the BZ", BAND_PLOT_QUANTITIES
+        ),
+        "component": Key("string", "z", "Cartesian component, e.g. `z` or `xy`"),
+        "mu": Key("float", 0.0, "chemical potential in eV (occupations)"),
+        "temperature": Key("float", 0.0, "temperature in K (occupations), >= 0"),
+        "kz": Key("float", 0.0, "3D models: reduced coordinate k3 of the plane"),
+        "n": Key("int", 200, "grid points per direction"),
+        "band": Key(
+            "int", None, "band index (from 0); default: sum over bands weighted by f0(mu, T)"
+        ),
+    },
+}
+
+READER_KEYS = (
+    "lattice",
+    "positions",
+    "centres",
+    "spinor_ordering",
+    "berry_connection",
+    "energy_shift",
+    "hermitian_tolerance",
+)
+#: keys holding file paths, resolved against the config folder (or cwd for --set)
+PATH_KEYS = {
+    ("model", "file"),
+    ("model", "lattice"),
+    ("model", "centres"),
+    ("run", "output"),
+    ("run", "checkpoint"),
+}
+
+
+# -- the validated configuration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """A built-in model (``name``, ``parameters``) or a Wannier90 ``file`` with reader options."""
+
+    name: str | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
+    file: Path | None = None
+    reader: dict[str, Any] = field(default_factory=dict)
+
+    def build(self) -> Any:
+        """The model object (raises QgmagError subclasses for bad parameters or files)."""
+        if self.file is not None:
+            from qgmag.io import read_wannier90
+
+            return read_wannier90(self.file, **self.reader)
+        from qgmag.models.registry import build_model
+
+        if self.name is None:
+            raise ConfigError("[model] needs `name` (a built-in model) or `file`.")
+        return build_model(self.name, **self.parameters)
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    """Arguments of :func:`qgmag.compute` (eV, K, fs)."""
+
+    quantities: tuple[str, ...]
+    mu: tuple[float, ...]
+    temperature: tuple[float, ...] = (0.0,)
+    kmesh: tuple[int, ...] | None = None
+    shift: bool = False
+    tau: float = 10.0
+    smearing: float | tuple[str, float] | None = None
+    g_s: float = 2.0
+    convergence_check: bool = False
+    chunk_size: int | None = None
+    degeneracy_tol: float = 1e-6
+    metric_dipole: str = "analytic"
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of qgmag.compute (besides model, quantities, mu)."""
+        return {
+            "temperature": list(self.temperature),
+            "kmesh": self.kmesh,
+            "shift": self.shift,
+            "tau": self.tau,
+            "smearing": self.smearing,
+            "g_s": self.g_s,
+            "convergence_check": self.convergence_check,
+            "chunk_size": self.chunk_size,
+            "degeneracy_tol": self.degeneracy_tol,
+            "metric_dipole": self.metric_dipole,
+        }
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Output folder, plots and execution options of ``qgmag run``."""
+
+    output: Path
+    plots: bool = True
+    formats: tuple[str, ...] = ("png", "pdf")
+    progress: bool = True
+    scheduler: str | None = None
+    workers: int | None = None
+    checkpoint: Path | None = None
+    resume: bool = False
+
+    def execution_kwargs(self) -> dict[str, Any]:
+        """Parallel/checkpoint keywords of qgmag.compute, only those the user set."""
+        out: dict[str, Any] = {}
+        if self.scheduler is not None:
+            out["scheduler"] = self.scheduler
+        if self.workers is not None:
+            out["n_workers"] = self.workers
+        if self.checkpoint is not None:
+            out["checkpoint"] = self.checkpoint
+        if self.resume:
+            out["resume"] = True
+        return out
+
+
+@dataclass(frozen=True)
+class BandsConfig:
+    """``[bands]``: band structure along a path coloured by a band quantity."""
+
+    path: tuple[tuple[str, tuple[float, ...]], ...] | None = None
+    n_points: int = 300
+    quantity: str = "berry_curvature"
+    component: str = "z"
+    mu: float | None = None
+    energy_window: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class MapConfig:
+    """``[map]``: heat map of a band quantity on a BZ plane."""
+
+    quantity: str = "berry_curvature"
+    component: str = "z"
+    mu: float = 0.0
+    temperature: float = 0.0
+    kz: float = 0.0
+    n: int = 200
+    band: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    """A validated configuration file (with ``--set`` overrides applied)."""
+
+    source: Path | None
+    model: ModelConfig
+    compute: ComputeConfig | None
+    run: RunConfig
+    bands: BandsConfig
+    map: MapConfig
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+# -- type checks ---------------------------------------------------------------------------
+
+
+def _where(section: str, key: str) -> str:
+    return f"[{section}] {key}"
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _float(value: Any, where: str, *, minimum: float | None = None, strict: bool = False) -> float:
+    if not _is_number(value):
+        raise ConfigError(f"{where} must be a number; got {_type_name(value)} ({value!r}).")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ConfigError(f"{where} must be finite; got {value!r}.")
+    if minimum is not None and (x < minimum or (strict and x == minimum)):
+        rel = ">" if strict else ">="
+        raise ConfigError(f"{where} must be {rel} {minimum:g}; got {value!r}.")
+    return x
+
+
+def _int(value: Any, where: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{where} must be an integer; got {_type_name(value)} ({value!r}).")
+    if minimum is not None and value < minimum:
+        raise ConfigError(f"{where} must be >= {minimum}; got {value}.")
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} must be true or false; got {_type_name(value)} ({value!r}).")
+    return value
+
+
+def _str(value: Any, where: str, allowed: Sequence[str] | None = None) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} must be a string; got {_type_name(value)} ({value!r}).")
+    if allowed is not None and value not in allowed:
+        raise ConfigError(f"{where} = {value!r} is not allowed; choose from {list(allowed)}.")
+    return value
+
+
+def _float_list(value: Any, where: str, *, minimum: float | None = None) -> tuple[float, ...]:
+    if not isinstance(value, list):
+        return (_float(value, where, minimum=minimum),)
+    if not value:
+        raise ConfigError(f"{where} must not be empty.")
+    return tuple(_float(x, f"{where}[{i}]", minimum=minimum) for i, x in enumerate(value))
+
+
+def _reduced(value: Any, where: str) -> float:
+    """A reduced coordinate: a number or a fraction string such as "1/3"."""
+    if isinstance(value, str):
+        try:
+            return float(Fraction(value.strip()))
+        except (ValueError, ZeroDivisionError):
+            raise ConfigError(
+                f'{where} = {value!r} is not a number or a fraction such as "1/3".'
+            ) from None
+    return _float(value, where)
+
+
+def _resolve(value: str, base: Path) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else (base / path)
+
+
+# -- sections ------------------------------------------------------------------------------
+
+
+def _check_keys(section: str, table: Mapping[str, Any]) -> None:
+    allowed = SCHEMA[section]
+    unknown = sorted(set(table) - set(allowed))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {unknown} in [{section}]; allowed keys: {sorted(allowed)}."
+        )
+
+
+def _section(raw: Mapping[str, Any], name: str) -> dict[str, Any]:
+    table = raw.get(name, {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"[{name}] must be a table; got {_type_name(table)}.")
+    _check_keys(name, table)
+    return table
+
+
+def _model_config(table: dict[str, Any]) -> ModelConfig:
+    has_name, has_file = "name" in table, "file" in table
+    if has_name == has_file:
+        raise ConfigError(
+            "[model] needs exactly one of `name` (a built-in model; `qgmag models` lists them) "
+            "or `file` (a Wannier90 _tb.dat/_hr.dat file)"
+            + ("; got both." if has_name else "; got neither.")
+        )
+    if has_name:
+        from qgmag.models.registry import BUILTIN_MODELS
+
+        name = _str(table["name"], _where("model", "name"), sorted(BUILTIN_MODELS))
+        reader_keys = sorted(set(table) & set(READER_KEYS))
+        if reader_keys:
+            raise ConfigError(
+                f"[model] keys {reader_keys} are Wannier90 reader options and need `file`; "
+                f"a built-in model takes its settings in [model.parameters]."
+            )
+        params = table.get("parameters", {})
+        if not isinstance(params, dict):
+            raise ConfigError(
+                f"[model] parameters must be a table; got {_type_name(params)} ({params!r})."
+            )
+        from qgmag.models.registry import model_parameters
+
+        allowed = model_parameters(name)
+        unknown = sorted(set(params) - set(allowed))
+        if unknown:
+            raise ConfigError(
+                f"model {name!r} has no parameter(s) {unknown}; allowed: {sorted(allowed)}."
+            )
+        parsed = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
+        return ModelConfig(name=name, parameters=parsed)
+
+    if "parameters" in table:
+        raise ConfigError(
+            "[model.parameters] belongs to built-in models (`name`); a Wannier90 `file` takes "
+            f"reader options directly in [model]: {list(READER_KEYS)}."
+        )
+    file = table["file"]
+    if not isinstance(file, Path):
+        raise ConfigError(f"[model] file must be a path string; got {_type_name(file)}.")
+    if not file.is_file():
+        raise ConfigError(
+            f"[model] file {str(file)!r} does not exist"
+            + (" (it is a folder)" if file.is_dir() else "")
+            + "; give the path of a Wannier90 seedname_tb.dat or seedname_hr.dat file in "
+            "[model] file (relative to the config file's folder) or with --set model.file=PATH."
+        )
+    reader: dict[str, Any] = {}
+    for key in ("lattice", "centres"):
+        if key in table:
+            value = table[key]
+            if isinstance(value, Path):
+                if not value.is_file():
+                    raise ConfigError(f"[model] {key} file {str(value)!r} does not exist.")
+                reader[key] = value
+            else:
+                reader[key] = _matrix(value, _where("model", key))
+    if "positions" in table:
+        reader["positions"] = _matrix(table["positions"], _where("model", "positions"))
+    ordering = _str(
+        table.get("spinor_ordering", "none"), _where("model", "spinor_ordering"), SPINOR_ORDERINGS
+    )
+    reader["spinor_ordering"] = None if ordering == "none" else ordering
+    if "berry_connection" in table:
+        reader["berry_connection"] = _str(
+            table["berry_connection"], _where("model", "berry_connection"), BERRY_CONNECTIONS
+        )
+    if "energy_shift" in table:
+        reader["energy_shift"] = _float(table["energy_shift"], _where("model", "energy_shift"))
+    if "hermitian_tolerance" in table:
+        reader["hermitian_tolerance"] = _float(
+            table["hermitian_tolerance"],
+            _where("model", "hermitian_tolerance"),
+            minimum=0.0,
+            strict=True,
+        )
+    return ModelConfig(file=file, reader=reader)
+
+
+def _matrix(value: Any, where: str) -> np.ndarray:
+    if not isinstance(value, list) or not value or not all(isinstance(r, list) for r in value):
+        raise ConfigError(f"{where} must be a path or an array of rows of numbers; got {value!r}.")
+    rows = [[_float(x, f"{where}[{i}][{j}]") for j, x in enumerate(r)] for i, r in enumerate(value)]
+    if len({len(r) for r in rows}) != 1:
+        raise ConfigError(f"{where} rows must all have the same length; got {value!r}.")
+    return np.array(rows)
+
+
+def _mu_grid(value: Any) -> tuple[float, ...]:
+    where = _where("compute", "mu")
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - {"start", "stop", "num"})
+        missing = sorted({"start", "stop", "num"} - set(value))
+        if unknown or missing:
+            raise ConfigError(
+                f"{where} as a table needs exactly the keys start, stop, num (eV, eV, count); "
+                f"unknown {unknown}, missing {missing}."
+            )
+        start = _float(value["start"], f"{where}.start")
+        stop = _float(value["stop"], f"{where}.stop")
+        num = _int(value["num"], f"{where}.num", minimum=1)
+        return tuple(float(x) for x in np.linspace(start, stop, num))
+    if isinstance(value, list | int | float) and not isinstance(value, bool):
+        return _float_list(value, where)
+    raise ConfigError(
+        f"{where} must be a number, an array of numbers or a table {{start, stop, num}} (eV); "
+        f"got {_type_name(value)} ({value!r})."
+    )
+
+
+def _smearing(value: Any) -> float | tuple[str, float] | None:
+    where = _where("compute", "smearing")
+    if _is_number(value):
+        return _float(value, where, minimum=0.0, strict=True)
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise ConfigError(f"{where} as an array must be [kind, width]; got {value!r}.")
+        kind, width = value
+    elif isinstance(value, dict):
+        if set(value) != {"kind", "width"}:
+            raise ConfigError(
+                f"{where} as a table needs exactly the keys kind and width; got {sorted(value)}."
+            )
+        kind, width = value["kind"], value["width"]
+    else:
+        raise ConfigError(
+            f"{where} must be a width in eV, [kind, width] or {{kind, width}}; got {value!r}."
+        )
+    kind = _str(kind, f"{where} kind", SMEARING_KINDS)
+    return kind, _float(width, f"{where} width", minimum=0.0, strict=True)
+
+
+def _compute_config(table: dict[str, Any]) -> ComputeConfig:
+    for key in ("quantities", "mu", "kmesh"):
+        if key not in table:
+            raise ConfigError(f"[compute] is missing the required key `{key}`.")
+    q = table["quantities"]
+    items = [q] if isinstance(q, str) else q
+    if not isinstance(items, list) or not items:
+        raise ConfigError(
+            f"[compute] quantities must be a name or a non-empty array of names; got {q!r}."
+        )
+    quantities = tuple(
+        _str(x, f"[compute] quantities[{i}]", OBSERVABLE_NAMES) for i, x in enumerate(items)
+    )
+    kmesh_raw = table["kmesh"]
+    if not isinstance(kmesh_raw, list) or not 2 <= len(kmesh_raw) <= 3:
+        raise ConfigError(
+            f"[compute] kmesh must be an array of 2 or 3 positive integers; got {kmesh_raw!r}."
+        )
+    kmesh = tuple(_int(n, f"[compute] kmesh[{i}]", minimum=1) for i, n in enumerate(kmesh_raw))
+    out: dict[str, Any] = {
+        "quantities": quantities,
+        "mu": _mu_grid(table["mu"]),
+        "kmesh": kmesh,
+    }
+    if "temperature" in table:
+        out["temperature"] = _float_list(
+            table["temperature"], _where("compute", "temperature"), minimum=0.0
+        )
+    for key in ("shift", "convergence_check"):
+        if key in table:
+            out[key] = _bool(table[key], _where("compute", key))
+    if "tau" in table:
+        out["tau"] = _float(table["tau"], _where("compute", "tau"), minimum=0.0, strict=True)
+    if "g_s" in table:
+        out["g_s"] = _float(table["g_s"], _where("compute", "g_s"))
+    if "degeneracy_tol" in table:
+        out["degeneracy_tol"] = _float(
+            table["degeneracy_tol"], _where("compute", "degeneracy_tol"), minimum=0.0, strict=True
+        )
+    if "chunk_size" in table:
+        out["chunk_size"] = _int(table["chunk_size"], _where("compute", "chunk_size"), minimum=1)
+    if "smearing" in table:
+        out["smearing"] = _smearing(table["smearing"])
+    if "metric_dipole" in table:
+        out["metric_dipole"] = _str(
+            table["metric_dipole"], _where("compute", "metric_dipole"), METRIC_DIPOLE_FORMS
+        )
+    return ComputeConfig(**out)
+
+
+def _run_config(table: dict[str, Any], default_output: Path) -> RunConfig:
+    output = table.get("output", default_output)
+    if not isinstance(output, Path):
+        raise ConfigError(f"[run] output must be a folder path; got {output!r}.")
+    out: dict[str, Any] = {"output": output}
+    for key in ("plots", "progress", "resume"):
+        if key in table:
+            out[key] = _bool(table[key], _where("run", key))
+    if "formats" in table:
+        fmts = table["formats"]
+        if not isinstance(fmts, list):
+            raise ConfigError(f'[run] formats must be an array such as ["png"]; got {fmts!r}.')
+        out["formats"] = tuple(
+            _str(f, f"[run] formats[{i}]", PLOT_FORMATS) for i, f in enumerate(fmts)
+        )
+    if "scheduler" in table:
+        scheduler = _str(table["scheduler"], _where("run", "scheduler"))
+        if scheduler != "local" and "://" not in scheduler:
+            raise ConfigError(
+                f'[run] scheduler = {scheduler!r} is not allowed; use "local" or a Dask '
+                'scheduler address such as "tcp://host:8786".'
+            )
+        out["scheduler"] = scheduler
+    if "workers" in table:
+        out["workers"] = _int(table["workers"], _where("run", "workers"), minimum=1)
+    checkpoint = table.get("checkpoint", False)
+    if isinstance(checkpoint, bool):
+        wanted = checkpoint or out.get("resume", False)
+        out["checkpoint"] = output / CHECKPOINT_NAME if wanted else None
+    elif isinstance(checkpoint, Path):
+        out["checkpoint"] = checkpoint
+    else:
+        raise ConfigError(
+            f"[run] checkpoint must be true, false or a file path; got {checkpoint!r}."
+        )
+    return RunConfig(**out)
+
+
+def _bands_config(table: dict[str, Any]) -> BandsConfig:
+    out: dict[str, Any] = {}
+    if "path" in table:
+        pts = table["path"]
+        where = _where("bands", "path")
+        if not isinstance(pts, list) or len(pts) < 2:
+            raise ConfigError(
+                f"{where} must be an array of at least two [label, [k1, k2(, k3)]] points; "
+                f"got {pts!r}."
+            )
+        path = []
+        for i, p in enumerate(pts):
+            if not (
+                isinstance(p, list)
+                and len(p) == 2
+                and isinstance(p[0], str)
+                and isinstance(p[1], list)
+            ):
+                raise ConfigError(
+                    f"{where}[{i}] must be [label, [k1, k2(, k3)]] (reduced coordinates); "
+                    f"got {p!r}."
+                )
+            coords = tuple(_reduced(x, f"{where}[{i}] coordinate {j}") for j, x in enumerate(p[1]))
+            path.append((p[0], coords))
+        out["path"] = tuple(path)
+    if "n_points" in table:
+        out["n_points"] = _int(table["n_points"], _where("bands", "n_points"), minimum=2)
+    if "quantity" in table:
+        out["quantity"] = _str(table["quantity"], _where("bands", "quantity"), BAND_PLOT_QUANTITIES)
+    if "component" in table:
+        out["component"] = _component(table["component"], _where("bands", "component"))
+    if "mu" in table:
+        out["mu"] = _float(table["mu"], _where("bands", "mu"))
+    if "energy_window" in table:
+        win = table["energy_window"]
+        where = _where("bands", "energy_window")
+        if not isinstance(win, list) or len(win) != 2:
+            raise ConfigError(f"{where} must be [e_min, e_max] in eV; got {win!r}.")
+        lo, hi = (_float(x, where) for x in win)
+        if not lo < hi:
+            raise ConfigError(f"{where} must have e_min < e_max; got {win!r}.")
+        out["energy_window"] = (lo, hi)
+    return BandsConfig(**out)
+
+
+def _component(value: Any, where: str) -> str:
+    comp = _str(value, where)
+    if not (1 <= len(comp) <= 3 and set(comp) <= set("xyz")):
+        raise ConfigError(
+            f"{where} = {comp!r} is not a Cartesian component; use x, y, z, a pair such as xy "
+            "(tensors) or a triple such as xxy (metric_dipole)."
+        )
+    return comp
+
+
+def _map_config(table: dict[str, Any]) -> MapConfig:
+    out: dict[str, Any] = {}
+    if "quantity" in table:
+        out["quantity"] = _str(table["quantity"], _where("map", "quantity"), BAND_PLOT_QUANTITIES)
+    if "component" in table:
+        out["component"] = _component(table["component"], _where("map", "component"))
+    for key in ("mu", "kz"):
+        if key in table:
+            out[key] = _float(table[key], _where("map", key))
+    if "temperature" in table:
+        out["temperature"] = _float(table["temperature"], _where("map", "temperature"), minimum=0.0)
+    if "n" in table:
+        out["n"] = _int(table["n"], _where("map", "n"), minimum=2)
+    if "band" in table:
+        out["band"] = _int(table["band"], _where("map", "band"), minimum=0)
+    return MapConfig(**out)
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"section.key=value"`` -> (["section", "key"], value); value parsed as TOML, else string."""
+    if "=" not in text:
+        raise ConfigError(
+            f"--set {text!r}: expected section.key=value, e.g. --set compute.kmesh=[60,60]."
+        )
+    key, value = text.split("=", 1)
+    parts = [p.strip() for p in key.strip().split(".")]
+    if len(parts) < 2 or not all(parts):
+        raise ConfigError(
+            f"--set {text!r}: the key must name the section, e.g. model.file or compute.tau."
+        )
+    try:
+        parsed = tomllib.loads(f"v = {value.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        parsed = value.strip()
+    return parts, parsed
+
+
+def _set(raw: dict[str, Any], parts: list[str], value: Any, text: str) -> None:
+    node = raw
+    for i, p in enumerate(parts[:-1]):
+        child = node.setdefault(p, {})
+        if not isinstance(child, dict):
+            raise ConfigError(
+                f"--set {text!r}: {'.'.join(parts[: i + 1])} is a value, not a table."
+            )
+        node = child
+    node[parts[-1]] = value
+
+
+def _resolve_paths(
+    raw: dict[str, Any], base: Path, only: set[tuple[str, str]] | None = None
+) -> None:
+    for section, key in PATH_KEYS:
+        if only is not None and (section, key) not in only:
+            continue
+        table = raw.get(section)
+        if isinstance(table, dict) and isinstance(table.get(key), str):
+            table[key] = _resolve(table[key], base)
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The raw TOML table of a configuration file (ConfigError if missing or invalid)."""
+    source = Path(path)
+    if not source.is_file():
+        raise ConfigError(
+            f"configuration file {str(source)!r} "
+            + ("is a folder" if source.is_dir() else "does not exist")
+            + "; pass the path of a .toml file (see examples/)."
+        )
+    try:
+        with source.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{str(source)!r} is not valid TOML: {exc}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{str(source)!r} is not a text (TOML) file.") from None
+
+
+def load_config(
+    path: str | Path | None,
+    overrides: Sequence[str] = (),
+    *,
+    output: str | Path | None = None,
+    raw: dict[str, Any] | None = None,
+    require_compute: bool = True,
+) -> Config:
+    """Read, override (``--set section.key=value``) and validate a configuration.
+
+    ``path`` is the TOML file (its folder anchors relative paths); alternatively ``raw``
+    gives the table directly (then relative paths resolve against the current directory).
+    ``output`` (``--output``) replaces ``[run] output``. ``require_compute`` is False for
+    ``qgmag bands``/``map``, which do not need a ``[compute]`` section.
+    """
+    source = Path(path).resolve() if path is not None else None
+    table = read_toml(source) if source is not None else dict(raw or {})
+    base = source.parent if source is not None else Path.cwd()
+    _resolve_paths(table, base)
+    for text in overrides:
+        parts, value = parse_override(text)
+        _set(table, parts, value, text)
+        if len(parts) == 2 and (parts[0], parts[1]) in PATH_KEYS:
+            _resolve_paths(table, Path.cwd(), {(parts[0], parts[1])})
+    if output is not None:
+        _set(table, ["run", "output"], Path(output).expanduser().absolute(), "--output")
+
+    unknown = sorted(set(table) - set(SCHEMA))
+    if unknown:
+        raise ConfigError(f"unknown section(s) {unknown}; allowed sections: {sorted(SCHEMA)}.")
+    sections = {name: _section(table, name) for name in SCHEMA}
+    if "model" not in table:
+        raise ConfigError(
+            "the configuration has no [model] section; add one with `name` or `file`."
+        )
+    model = _model_config(sections["model"])
+    compute = None
+    if "compute" in table or require_compute:
+        if "compute" not in table:
+            raise ConfigError(
+                "the configuration has no [compute] section; add quantities, mu and kmesh."
+            )
+        compute = _compute_config(sections["compute"])
+    stem = source.stem if source is not None else "qgmag"
+    default_output = Path.cwd() / DEFAULT_OUTPUT_ROOT / stem
+    return Config(
+        source=source,
+        model=model,
+        compute=compute,
+        run=_run_config(sections["run"], default_output),
+        bands=_bands_config(sections["bands"]),
+        map=_map_config(sections["map"]),
+        raw=table,
+    )
