@@ -9,7 +9,7 @@ Public API (SPEC §5)::
     result = qgmag.compute(model, quantities, mu, temperature=0.0, kmesh=(n1, n2[, n3]))
 """
 
-from qgmag import models
+from qgmag import finite_field, models
 from qgmag.errors import (
     CheckpointError,
     ConfigError,
@@ -37,6 +37,7 @@ __all__ = [
     "__version__",
     "band_geometry",
     "compute",
+    "finite_field",
     "model_info",
     "read_wannier90",
     "models",

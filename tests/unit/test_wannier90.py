@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qgmag.errors import ModelError, QgmagError, WannierFormatError
-from qgmag.io import NotImplementedOptionError, model_info, read_wannier90
+from qgmag.errors import ModelError, WannierFormatError
+from qgmag.io import model_info, read_wannier90
 from qgmag.io.w90_files import BOHR_ANGSTROM, read_wout
 from qgmag.models.spin import spin_operators
 
@@ -386,9 +386,7 @@ def test_hr_without_lattice_or_centres(tmp_path):
 def test_option_errors(tmp_path):
     vectors, deg, t, pos, _ = synthetic(n=3, seed=14)
     path = write_tb(tmp_path / "o_tb.dat", vectors, deg, t, pos)
-    with pytest.raises(NotImplementedOptionError, match="planned") as info:
-        read_wannier90(path, berry_connection="full")
-    assert isinstance(info.value, QgmagError) and isinstance(info.value, NotImplementedError)
+    assert read_wannier90(path, berry_connection="full").berry_connection == "full"
     with pytest.raises(ValueError, match="berry_connection must be one of"):
         read_wannier90(path, berry_connection="exact")
     with pytest.raises(ValueError, match="spinor_ordering must be"):

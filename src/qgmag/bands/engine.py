@@ -51,14 +51,32 @@ class BandData:
         self.model = model
         self.kpoints = as_kpoints(kpoints, model.dim)
         self.degeneracy_tol = float(degeneracy_tol)
-        h, dh, d2h = model.derivatives(self.kpoints, order=2 if need_second_derivatives else 1)
+        order = 2 if need_second_derivatives else 1
+        self.full_connection = getattr(model, "berry_connection", "tight-binding") == "full"
+        blocks_fn = getattr(model, "bloch_blocks", None)
+        self._phase = None  # (N, n) e^{ik·τ}: atomic-gauge eigenvectors are conj(phase) * U
+        self._connection = self._connection_curl = None
+        if blocks_fn is not None:
+            out = blocks_fn(self.kpoints, order, connection=self.full_connection)
+            h, dh, d2h, self._phase = out["h"], out["dh"], out["d2h"], out["phase"]
+            if self.full_connection:
+                self._connection, self._connection_curl = out["connection"], out["connection_curl"]
+        else:
+            h, dh, d2h = model.derivatives(self.kpoints, order=order)
         self._dh = dh
         self._d2h = d2h
-        self.energy, self.eigenvectors = np.linalg.eigh(h)
+        self.energy, self._u = np.linalg.eigh(h)
         if gauge_rotation is not None:
-            self.eigenvectors = _rotate_degenerate_sets(
-                self.energy, self.eigenvectors, self.degeneracy_tol, gauge_rotation
+            self._u = _rotate_degenerate_sets(
+                self.energy, self._u, self.degeneracy_tol, gauge_rotation
             )
+
+    @cached_property
+    def eigenvectors(self) -> ComplexArray:
+        """(N, n, n) eigenvectors of H(k) in the model's gauge (columns)."""
+        if self._phase is None:
+            return self._u
+        return np.conj(self._phase)[:, :, None] * self._u
 
     @property
     def n_k(self) -> int:
@@ -73,16 +91,45 @@ class BandData:
         return self.model.dim
 
     def _to_eigenbasis(self, op: ComplexArray) -> ComplexArray:
-        """U† op U for op (..., N, n, n)."""
-        u = self.eigenvectors
-        return np.matmul(np.matmul(np.conj(np.swapaxes(u, -1, -2)), op), u)
+        """U† op U for op (..., N, n, n) given in the basis of the eigen-solve."""
+        u = self._u
+        return np.matmul(np.conj(np.swapaxes(u, -1, -2)), np.matmul(op, u))
 
     @cached_property
     def velocity_matrix(self) -> ComplexArray:
         """V^a_nm = <n|∂_a H|m> (3, N, n, n) in eV·Å (zero z-row for 2D models)."""
+        if self.dim == 3:
+            return self._to_eigenbasis(self._dh)
         out = np.zeros((3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
         out[: self.dim] = self._to_eigenbasis(self._dh)
         return out
+
+    @cached_property
+    def velocity_cross(self) -> FloatArray:
+        """Im(V^a_nm V^b_mn) for (a, b, c) cyclic (3[c], N, n, m), (eV·Å)²; shared by the
+        Berry curvature and the orbital moment (V Hermitian: V^b_mn = conj(V^b_nm))."""
+        v = self.velocity_matrix
+        vr, vi = v.real, v.imag
+        out = np.empty((3, self.n_k, self.n_bands, self.n_bands))
+        for c, (a, b) in enumerate(((1, 2), (2, 0), (0, 1))):
+            np.subtract(vi[a] * vr[b], vr[a] * vi[b], out=out[c])
+        return out
+
+    @cached_property
+    def position_connection(self) -> ComplexArray:
+        """Ā^a = U† A^W_a U (3, N, n, m), Å: the Wannier-function position part of the
+        Berry connection ("full" level; A^W_ij = Σ_R e^{ik·(R+τ_j-τ_i)} [r_ij(R) - τ_i δ_ij
+        δ_R0]). Zero at the "tight-binding" level."""
+        if self._connection is None:
+            return np.zeros((3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
+        return self._to_eigenbasis(self._connection)
+
+    @cached_property
+    def position_curvature(self) -> ComplexArray:
+        """Ω̄^c = U† (∂_a A^W_b - ∂_b A^W_a) U, (a, b, c) cyclic (3, N, n, m), Å²."""
+        if self._connection_curl is None:
+            return np.zeros((3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
+        return self._to_eigenbasis(self._connection_curl)
 
     @cached_property
     def second_derivative_matrix(self) -> ComplexArray:
@@ -111,7 +158,22 @@ class BandData:
                 f"model {getattr(self.model, 'name', '')!r} has no spin matrices; spin quantities "
                 "need a spinful model (TightBindingModel(..., spin=...))."
             )
-        return self._to_eigenbasis(np.asarray(spin)[:, None])
+        u = self.eigenvectors
+        return np.matmul(np.conj(np.swapaxes(u, -1, -2)), np.matmul(np.asarray(spin)[:, None], u))
+
+    @cached_property
+    def spin_expectation(self) -> FloatArray:
+        """<n|S_a/hbar|n> (3, N, n): the diagonal of :attr:`spin_matrix` without forming it."""
+        if "spin_matrix" in self.__dict__:
+            return np.real(np.diagonal(self.spin_matrix, axis1=-2, axis2=-1))
+        spin = self.model.spin
+        if spin is None:
+            self.spin_matrix  # noqa: B018  (raises the explanatory error)
+        u = self.eigenvectors
+        su = np.matmul(np.asarray(spin)[:, None], u)  # (3, N, n, n)
+        return np.einsum("kin,akin->akn", u.real, su.real) + np.einsum(
+            "kin,akin->akn", u.imag, su.imag
+        )
 
     @cached_property
     def degenerate(self) -> np.ndarray:

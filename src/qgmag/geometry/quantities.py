@@ -21,10 +21,11 @@ for _i, _j, _k in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
     LEVI_CIVITA[_i, _k, _j] = -1.0
 
 #: sign of the magnetoelectric tensor relative to Eq. (10) taken literally. The
-#: finite-field check (qgmag.finite_field, tests/identities/test_finite_field.py:
-#: dM_z/dE_x = dP_x/dB_z from Berry-phase polarization in Peierls supercells) fixes the
-#: physical sign to the opposite of Eq. (10) as written (SPEC §2); qgmag's F is the
-#: physical one, F = MAGNETOELECTRIC_SIGN * (Eq. 10), so that alpha = e ∫[dk] F f0.
+#: finite-field check (qgmag.finite_field, tests/physics/test_finite_field.py:
+#: dM_z/dE_j = dP_j/dB_z from Berry-phase polarization in Peierls supercells, agreeing to
+#: 2e-4 with this sign) fixes the physical sign to the opposite of Eq. (10) as written
+#: (SPEC §2; docs/finite_field.md); qgmag's F is the physical one,
+#: F = MAGNETOELECTRIC_SIGN * (Eq. 10), so that alpha = e ∫[dk] F f0.
 MAGNETOELECTRIC_SIGN = -1.0
 
 
@@ -38,11 +39,56 @@ def _pair_sum(x: ComplexArray, y: ComplexArray, weight: FloatArray) -> ComplexAr
     return np.einsum("aknm,bkmn->abkn", x * weight[None], y, optimize=True)
 
 
-def berry_curvature(bands: BandData) -> FloatArray:
-    """Ω^{ab}_n = -2 Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å² (Eq. 4)."""
+_CYCLIC = ((1, 2), (2, 0), (0, 1))  # (a, b) for c = x, y, z
+
+
+def from_vector(vector: np.ndarray) -> np.ndarray:
+    """(3, ...) vector -> antisymmetric (3, 3, ...) tensor X^{ab} = ε_abc X^c."""
+    out = np.zeros((3, *vector.shape), dtype=vector.dtype)
+    for c, (a, b) in enumerate(_CYCLIC):
+        out[a, b] = vector[c]
+        out[b, a] = -vector[c]
+    return out
+
+
+def _cross_im(bands: BandData, weight: FloatArray) -> FloatArray:
+    """Σ_m w_nm Im(V^a_nm V^b_mn) for (a, b, c) cyclic -> (3[c], N, n).
+
+    Elementwise real arithmetic on the cached :attr:`BandData.velocity_cross`; no
+    (3, 3, N, n, n) product is formed.
+    """
+    return np.einsum("cknm,knm->ckn", bands.velocity_cross, weight)
+
+
+def berry_curvature_vector(bands: BandData) -> FloatArray:
+    """Ω^c_n (3, N, n), Å², (a, b, c) cyclic: -2 Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (Eq. 4).
+
+    At the "full" Berry-connection level (model with Wannier position matrices r(R)) the
+    terms of Wang et al., PRB 74, 195118 (2006), Eq. (27), are added:
+    Ω^c_n += Ω̄^c_nn + 2 Σ_{m∉D(n)} Re[V^a_nm Ā^b_mn - V^b_nm Ā^a_mn]/(ε_n - ε_m), i.e.
+    Ω̄_nn - [D^a, Ā^b]_nn + [D^b, Ā^a]_nn with D^a_nm = V^a_nm/(ε_m - ε_n).
+    """
     inv = bands.inverse_gap
-    v = bands.velocity_matrix
-    return -2.0 * np.imag(_pair_sum(v, v, inv**2))
+    omega = -2.0 * _cross_im(bands, inv * inv)
+    if bands.full_connection:
+        v = bands.velocity_matrix
+        abar = bands.position_connection
+        omega += np.real(np.diagonal(bands.position_curvature, axis1=-2, axis2=-1))
+        vr, vi, ar, ai = v.real, v.imag, abar.real, abar.imag
+        for c, (a, b) in enumerate(_CYCLIC):
+            cross = vr[a] * ar[b] + vi[a] * ai[b] - vr[b] * ar[a] - vi[b] * ai[a]
+            omega[c] += 2.0 * np.einsum("knm,knm->kn", cross, inv)
+    return omega
+
+
+def berry_curvature(bands: BandData) -> FloatArray:
+    """Ω^{ab}_n (3, 3, N, n), Å² (Eq. 4; see :func:`berry_curvature_vector`)."""
+    return from_vector(berry_curvature_vector(bands))
+
+
+def orbital_moment_vector(bands: BandData) -> FloatArray:
+    """-Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m), (a, b, c) cyclic (3[c], N, n), eV·Å²."""
+    return -_cross_im(bands, bands.inverse_gap)
 
 
 def quantum_metric(bands: BandData) -> FloatArray:
@@ -109,16 +155,17 @@ def metric_dipole(bands: BandData) -> FloatArray:
     inv = bands.inverse_gap
     vel = bands.band_velocity  # (3, N, n)
     dv = (
-        np.moveaxis(w, 0, 1)
-        - np.einsum("cknl,aklm->caknm", d, v, optimize=True)
-        + np.einsum("aknl,cklm->caknm", v, d, optimize=True)
-    )  # dv[c, a] = ∂_c V^a
+        np.moveaxis(w, 0, 1) - np.matmul(d[:, None], v[None, :]) + np.matmul(v[None, :], d[:, None])
+    )
+    # dv[c, a] = ∂_c V^a (Hermitian)
     inv2 = inv**2
-    term1 = np.einsum("caknm,bkmn,knm->cabkn", dv, v, inv2, optimize=True)
-    term2 = np.einsum("aknm,cbkmn,knm->cabkn", v, dv, inv2, optimize=True)
+    vt = np.swapaxes(v, -1, -2)  # V^b_mn at [n, m]
+    term1 = np.real(np.einsum("caknm,bknm->cabkn", dv, vt * inv2[None], optimize=True))
+    # the second product Σ_m V^a_nm ∂_c V^b_mn /Δ² is the complex conjugate of term1 with
+    # a <-> b (both matrices Hermitian): only its real part enters
     dgap = vel[:, :, :, None] - vel[:, :, None, :]  # (3, N, n, m): v_n - v_m
     term3 = -2.0 * np.einsum("aknm,bkmn,knm,cknm->cabkn", v, v, inv2 * inv, dgap, optimize=True)
-    return np.real(term1 + term2 + term3)
+    return term1 + np.swapaxes(term1, 1, 2) + np.real(term3)
 
 
 def magnetoelectric_interband_native(bands: BandData) -> FloatArray:

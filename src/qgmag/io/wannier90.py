@@ -24,7 +24,12 @@ energies come in equal pairs (2i, 2i+1). With the ideal spin matrices attached h
 (sigma/2 per orbital), Fe gives <sigma_z> = -2.26 per cell at E_F = 17.6255 eV on a 20^3
 mesh (spin-blocks: -1.92); the true Wannier spin matrices give -2.40 (QE: -2.38): the
 disentangled spinor WFs of this model are not pure spin states, which a k-independent
-(3, n, n) spin operator cannot represent.
+(3, n, n) spin operator cannot represent. The ideal matrices, k-independent in the atomic
+gauge, equal the on-site Wannier operator <0i|sigma|Rj> = sigma delta_R0 (WannierBerri's
+``set_spin_interlaced``) only where the two partners of a pair share a centre; in Fe_tb.dat
+four pairs are 0.2-1.2 Å apart, which leaves <sigma_z> unchanged but not <sigma_x,y>
+(pass ``centres=`` with pair-mean centres for the on-site definition;
+tests/cross_code/test_wannierberri.py).
 """
 
 from __future__ import annotations
@@ -295,10 +300,17 @@ def read_wannier90(
         models in the "spin-fastest" order.
     spin : None or "auto" (spin matrices S/hbar from ``spinor_ordering``), False (none), or
         explicit (3, num_wann, num_wann) matrices of S/hbar.
-    berry_connection : "tight-binding" (the model is H(R) with point-like orbitals at the
-        centres; r(R) is still stored in ``model.position_matrices``) or "full" (also the
-        Wannier-function matrix elements <0m|r|Rn>: planned, raises
-        :class:`NotImplementedOptionError` for now).
+    berry_connection : "tight-binding" (default: point-like orbitals at the centres, only
+        the internal term of the Berry connection; r(R) is still stored in
+        ``model.position_matrices``) or "full" (``_tb.dat`` only: the Wannier-function
+        matrix elements r_ij(R) = <0i|r|Rj> are added to the Berry connection, Wang, Yates,
+        Souza, Vanderbilt, PRB 74, 195118 (2006), Eq. 27. In qgmag's atomic gauge the extra
+        connection is A^W_ij(k) = Σ_R e^{ik·(R+τ_j-τ_i)} [r_ij(R) - τ_i δ_ij δ_R0] and
+        Ω^c_n = Ω^c_n(internal) + Ω̄^c_nn + 2 Σ_{m∉D(n)} Re[V^a_nm Ā^b_mn - V^b_nm Ā^a_mn]
+        /(ε_n - ε_m), with Ā = U† A^W U and Ω̄^c = U† (∂_a A^W_b - ∂_b A^W_a) U,
+        (a, b, c) cyclic. This changes the Berry curvature and hence the anomalous Hall
+        conductivity, chern_number and the itinerant term of the orbital magnetization;
+        the orbital moment m_n and the other quantities stay at the tight-binding level).
     energy_shift : added to every energy (eV); e.g. ``-E_F`` puts the Fermi level at 0.
     hermitian_tolerance : largest |H(R) - H(-R)^†| (eV) accepted. Within it, H(R) is
         symmetrized to (H(R) + H(-R)^†)/2; the deviation found is in
@@ -317,14 +329,10 @@ def read_wannier90(
             f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."
         )
     raw = read_hamiltonian_file(path)
-    if berry_connection == "full":
-        raise NotImplementedOptionError(
-            "berry_connection='full' (the Wannier-function position matrix elements <0m|r|Rn> "
-            "in the Berry connection, velocity and orbital moment) is planned but not "
-            "implemented yet; it needs the position blocks of a _tb.dat file"
-            + ("" if raw.position is not None else f", which {str(raw.path)!r} does not have")
-            + ". Use berry_connection='tight-binding' (r(R) is still stored in "
-            "model.position_matrices)."
+    if berry_connection == "full" and raw.position is None:
+        raise WannierFormatError(
+            f"berry_connection='full' needs the position matrix elements <0m|r|Rn> of a _tb.dat "
+            f"file, which {str(raw.path)!r} does not have; use berry_connection='tight-binding'."
         )
     ordering = _resolve_spinor_ordering(raw, spinor_ordering)
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
@@ -377,6 +385,7 @@ def read_wannier90(
             name=name if name is not None else raw.seedname,
             parameters=parameters,
             position_matrices=pos,
+            berry_connection=berry_connection,
             hermitian_tolerance=max(hermitian_tolerance, 1e-12),
             positions_outside_cell=True,
         )

@@ -18,6 +18,8 @@ from qgmag.errors import ModelError
 from qgmag.models.base import ComplexArray, FloatArray, as_kpoints
 
 GAUGES = ("atomic", "lattice")
+#: Berry-connection levels: orbitals as points at their centres, or with r(R) added
+BERRY_CONNECTIONS = ("tight-binding", "full")
 _HERMITIAN_TOL = 1e-10
 
 
@@ -173,6 +175,7 @@ class TightBindingModel:
     name: str
     parameters: dict[str, Any]
     position_matrices: ComplexArray | None  # (nR, n, n, d) <i,0|r|j,R> in Å (Wannier "full")
+    berry_connection: str = "tight-binding"  # or "full": r(R) in the Berry connection
 
     def __init__(
         self,
@@ -222,6 +225,7 @@ class TightBindingModel:
         name: str = "tight-binding model",
         parameters: dict[str, Any] | None = None,
         position_matrices: ArrayLike | None = None,
+        berry_connection: str = "tight-binding",
         hermitian_tolerance: float = 1e-6,
         positions_outside_cell: bool = False,
     ) -> TightBindingModel:
@@ -232,6 +236,13 @@ class TightBindingModel:
         ``positions_outside_cell=True`` accepts fractional positions outside [0, 1) (Wannier
         centres are physical positions and may lie in a neighbouring cell); the phases
         exp(i k·(R + tau_j - tau_i)) then use them as given, which keeps the R list short.
+
+        ``position_matrices[r, i, j, a] = <i,0|r_a|j,R_r>`` (Å), e.g. the r(R) blocks of a
+        Wannier90 ``_tb.dat`` file, and ``berry_connection``: "tight-binding" (default:
+        point-like orbitals at ``positions``, r(R) only stored) or "full" (r(R) enters the
+        Berry connection and curvature, Wang et al. PRB 74, 195118 (2006); needs
+        ``position_matrices`` and the atomic gauge). In the atomic gauge the extra
+        connection is A^W_ij(k) = sum_R e^{ik·(R+tau_j-tau_i)} [r_ij(R) - tau_i δ_ij δ_R0].
         """
         lat = _check_lattice(lattice)
         dim = lat.shape[0]
@@ -273,10 +284,20 @@ class TightBindingModel:
                 raise ModelError(
                     f"position_matrices must have shape ({vec.shape[0]}, {n_orb}, {n_orb}, {dim})."
                 )
+        if berry_connection not in BERRY_CONNECTIONS:
+            raise ModelError(
+                f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."
+            )
+        if berry_connection == "full" and (pmat is None or gauge != "atomic"):
+            raise ModelError(
+                "berry_connection='full' needs position_matrices (<i,0|r|j,R>, Å) and the "
+                "atomic gauge."
+            )
         obj = object.__new__(cls)
         obj._init_arrays(
             lat, pos, vec, mat, _check_spin(spin, n_orb), gauge, name, dict(parameters or {}), pmat
         )
+        object.__setattr__(obj, "berry_connection", berry_connection)
         return obj
 
     def _init_arrays(self, lat, pos, vec, mat, spin, gauge, name, parameters, pmat) -> None:  # noqa: ANN001
@@ -331,56 +352,121 @@ class TightBindingModel:
         """Number of lattice vectors R carrying hoppings (including R = 0)."""
         return int(self.hopping_vectors.shape[0])
 
-    def _stacked_blocks(self, order: int) -> ComplexArray:
-        """(nR, n_terms * n * n): t(R), i Δ_a t(R), -Δ_a Δ_b t(R) (a <= b) stacked for one GEMM."""
-        cache_name = f"_stack_{order}"
+    def _half_r(self) -> tuple[np.ndarray, FloatArray]:
+        """Indices of one R of every ±R pair (R = 0 included) and their weights (1/2 at R = 0)."""
+        cached = self.__dict__.get("_stack_half")
+        if cached is not None:
+            return cached
+        vec = self.hopping_vectors
+        keep = []
+        for r, v in enumerate(vec.tolist()):
+            nonzero = [x for x in v if x != 0]
+            if not nonzero or nonzero[0] > 0:  # R = 0 or the first nonzero component > 0
+                keep.append(r)
+        idx = np.array(keep, dtype=int)
+        weight = np.where(np.any(vec[idx] != 0, axis=1), 1.0, 0.5)
+        object.__setattr__(self, "_stack_half", (idx, weight))
+        return idx, weight
+
+    def _stacked_blocks(self, order: int, connection: bool = False) -> ComplexArray:
+        """(nR/2, n_terms * n * n) blocks Y(R) over one R per ±R pair, Y(0) halved.
+
+        Terms: t(R); i Δ_a t(R); -Δ_a Δ_b t(R) (a <= b); with ``connection`` also
+        r̃_a(R) = r(R) - τ δ_R0 and i(Δ_a r̃_b - Δ_b r̃_a) for (a, b) = (y, z), (z, x), (x, y).
+        Every term satisfies Y_ji(-R) = Y_ij(R)*, so Σ_R Y(R) e^{ik·R} = Σ_half [cos(k·R)
+        (Y + Y^†) + sin(k·R) i(Y - Y^†)]: returned as a real (2 nR/2, 2 n_terms n²) matrix
+        (rows: cos part, then sin part; columns: complex entries as (re, im) pairs) for
+        one real GEMM with [cos(k·R), sin(k·R)] whose output, viewed as complex, is the
+        Hermitian result.
+        """
+        cache_name = f"_stack_{order}_{int(connection)}"
         cached = self.__dict__.get(cache_name)
         if cached is not None:
             return cached
-        t = self.hopping_matrices
+        idx, weight = self._half_r()
+        t = self.hopping_matrices[idx] * weight[:, None, None]
+        delta = self._delta[idx]
         d = self.dim
         terms = [t]
         if order >= 1:
-            terms += [1j * self._delta[..., a] * t for a in range(d)]
+            terms += [1j * delta[..., a] * t for a in range(d)]
         if order >= 2:
+            terms += [-delta[..., a] * delta[..., b] * t for a in range(d) for b in range(a, d)]
+        if connection:
+            rt = np.array(self.position_matrices)  # (nR, n, n, d)
+            zero = int(np.flatnonzero(~np.any(self.hopping_vectors, axis=1))[0])
+            rt[zero, np.arange(self.n_bands), np.arange(self.n_bands)] -= self._tau
+            rt = rt[idx] * weight[:, None, None, None]
+            rt3 = np.zeros((*rt.shape[:3], 3), dtype=complex)
+            rt3[..., :d] = rt
+            d3 = np.zeros((*delta.shape[:3], 3))
+            d3[..., :d] = delta
+            terms += [rt3[..., a] for a in range(3)]
             terms += [
-                -self._delta[..., a] * self._delta[..., b] * t
-                for a in range(d)
-                for b in range(a, d)
+                1j * (d3[..., a] * rt3[..., b] - d3[..., b] * rt3[..., a])
+                for a, b in ((1, 2), (2, 0), (0, 1))
             ]
-        stacked = np.ascontiguousarray(np.stack(terms, axis=1).reshape(t.shape[0], -1))
+        y = np.stack(terms, axis=1)  # (nR/2, n_terms, n, n)
+        y_dag = np.conj(np.swapaxes(y, -1, -2))
+        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * t.shape[0], -1)
+        stacked = np.ascontiguousarray(stacked).view(float)
         object.__setattr__(self, cache_name, stacked)
         return stacked
+
+    def bloch_blocks(
+        self, kpoints: FloatArray, order: int = 1, connection: bool = False
+    ) -> dict[str, ComplexArray | None]:
+        """Bloch matrices without the diagonal orbital-phase factors (the engine's fast path).
+
+        Returns a dict with "h" (N, n, n), "dh" (d, N, n, n), "d2h" (d, d, N, n, n) or None,
+        and with ``connection`` "connection" (3, N, n, n) = A^W (Å) and "connection_curl"
+        (3, N, n, n) = ∂_a A^W_b - ∂_b A^W_a for (a, b, c) cyclic (Å²), all in eV, Å units
+        and in the basis D(k) X D(k)^† of the atomic gauge with D = diag(e^{ik·τ}) given as
+        "phase" (N, n); eigenvalues, and U† X U with U the eigenvectors of "h", are the same
+        as in the atomic gauge (the atomic-gauge eigenvectors are D^† U).
+        """
+        if order not in (0, 1, 2):
+            raise ValueError(f"order must be 0, 1 or 2; got {order}.")
+        if connection and (self.position_matrices is None or self.gauge != "atomic"):
+            raise ModelError("the full Berry connection needs position_matrices (atomic gauge).")
+        k = as_kpoints(kpoints, self.dim)
+        n, d, nk = self.n_bands, self.dim, k.shape[0]
+        idx, _ = self._half_r()
+        kr = k @ self._r_cart[idx].T  # (N, nR/2)
+        trig = np.concatenate([np.cos(kr), np.sin(kr)], axis=1)
+        full = (trig @ self._stacked_blocks(order, connection)).view(complex)
+        blocks = np.moveaxis(full.reshape(nk, -1, n, n), 1, 0)  # (n_terms, N, n, n)
+        out: dict[str, ComplexArray | None] = {"h": blocks[0], "d2h": None, "phase": None}
+        out["dh"] = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
+        pos = 1 + d if order >= 1 else 1
+        if order >= 2:
+            d2h = np.empty((d, d, nk, n, n), dtype=complex)
+            for a in range(d):
+                for b in range(a, d):
+                    d2h[a, b] = blocks[pos]
+                    d2h[b, a] = blocks[pos]
+                    pos += 1
+            out["d2h"] = d2h
+        if connection:
+            out["connection"] = blocks[pos : pos + 3]
+            out["connection_curl"] = blocks[pos + 3 : pos + 6]
+        if self.gauge == "atomic":
+            out["phase"] = np.exp(1j * (k @ self._tau.T))  # (N, n)
+        return out
 
     def derivatives(
         self, kpoints: FloatArray, order: int = 1
     ) -> tuple[ComplexArray, ComplexArray, ComplexArray | None]:
         """H(k) (N, n, n), dH/dk_a (d, N, n, n) in eV·Å and, for order 2, d²H/dk_a dk_b
         (d, d, N, n, n) in eV·Å², for Cartesian k-points (N, d) in 1/Å."""
-        if order not in (0, 1, 2):
-            raise ValueError(f"order must be 0, 1 or 2; got {order}.")
-        k = as_kpoints(kpoints, self.dim)
-        n, d, nk = self.n_bands, self.dim, k.shape[0]
-        phase_r = np.exp(1j * (k @ self._r_cart.T))  # (N, nR)
-        stacked = phase_r @ self._stacked_blocks(order)  # (N, n_terms*n*n)
-        n_terms = stacked.shape[1] // (n * n)
-        blocks = stacked.reshape(nk, n_terms, n, n)
-        if self.gauge == "atomic":
-            phase_tau = np.exp(1j * (k @ self._tau.T))  # (N, n)
-            blocks = blocks * (phase_tau.conj()[:, None, :, None] * phase_tau[:, None, None, :])
-        blocks = np.moveaxis(blocks, 1, 0)  # (n_terms, N, n, n)
-        h = blocks[0]
-        dh = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
-        d2h = None
-        if order >= 2:
-            d2h = np.empty((d, d, nk, n, n), dtype=complex)
-            pos = 1 + d
-            for a in range(d):
-                for b in range(a, d):
-                    d2h[a, b] = blocks[pos]
-                    d2h[b, a] = blocks[pos]
-                    pos += 1
-        return h, dh, d2h
+        out = self.bloch_blocks(kpoints, order)
+        h, dh, d2h, phase = out["h"], out["dh"], out["d2h"], out["phase"]
+        if phase is not None:
+            gauge = phase.conj()[:, :, None] * phase[:, None, :]  # (N, n, n)
+            h = h * gauge
+            dh = dh * gauge
+            d2h = None if d2h is None else d2h * gauge
+        return h, dh, d2h  # type: ignore[return-value]
 
     def hamiltonian(self, kpoints: FloatArray) -> ComplexArray:
         """H(k) (N, n, n) in eV for Cartesian k-points (N, d) in 1/Å."""

@@ -29,17 +29,17 @@ def _tensor(t: FloatArray, dim: int) -> FloatArray:
 
 def spin_expectation(bands: BandData) -> FloatArray:
     """<S_i/hbar>_n (dimensionless)."""
-    return _vector(np.real(np.diagonal(bands.spin_matrix, axis1=-2, axis2=-1)))
+    return _vector(bands.spin_expectation)
 
 
 def orbital_moment(bands: BandData) -> FloatArray:
     """m^i_n / (e/hbar) in eV·Å² (Eqs. 3-4, vector form)."""
-    return _vector(q.to_vector(q.orbital_moment_native(bands)))
+    return _vector(q.orbital_moment_vector(bands))
 
 
 def berry_curvature(bands: BandData) -> FloatArray:
     """Ω^i_n in Å² (vector form)."""
-    return _vector(q.to_vector(q.berry_curvature(bands)))
+    return _vector(q.berry_curvature_vector(bands))
 
 
 def spin_velocity(bands: BandData) -> FloatArray:

@@ -1,0 +1,354 @@
+"""qgmag vs WannierBerri vs postw90 on bcc Fe (``Fe_tb.dat``): speed, memory, agreement.
+
+Run (reference data from ``../shared/data`` or ``$QGMAG_SHARED_DATA``; peers optional)::
+
+    python benchmarks/fe_vs_wannierberri.py                 # 50^3 mesh, 51 Fermi levels
+    python benchmarks/fe_vs_wannierberri.py --nk 12         # quick run
+    python benchmarks/fe_vs_wannierberri.py --sets A --no-postw90
+
+Every code runs in its own child process (peak memory = that process's max RSS, from
+``os.wait4``), serial, one thread (OMP/OPENBLAS/MKL_NUM_THREADS=1; WannierBerri with
+``parallel=False``, no ray). Same Gamma-centred mesh in all codes (qgmag ``shift=False``,
+WannierBerri ``Grid(NKdiv*NKFFT = nk)``, postw90 ``berry_kmesh = nk nk nk``), same Fermi
+levels (``--n-mu`` levels, E_F ± ``--window`` eV), unsymmetrized. Observable sets:
+
+* A: anomalous Hall conductivity (WB ``AHC``, internal terms = tight-binding level);
+* B: AHC + orbital magnetization (WB ``Morb`` internal terms) + spin (WB ``Spin`` with
+  ``set_spin_interlaced()``; only <sigma_z> is compared: for the x, y components WB's
+  spin operator carries the centre phases of pairs whose partners sit at different
+  centres, see ``tests/cross_code/test_wannierberri.py``);
+* C: kinetic_orbital_extrinsic + kinetic_orbital_intrinsic (qgmag, 300 K, tau = 10 fs)
+  vs WB ``GME_orb_FermiSurf`` (orbital kinetic magnetoelectric / GME tensor, converted by
+  alpha_ij = -(tau/hbar) K_{j:i}) with WB's FermiDiracSmoother on the same E_F grid
+  (WB has no intrinsic (F-tensor) counterpart: qgmag only). Default material for C is Te
+  (``--c-material te``): Fe is centrosymmetric, so alpha ~ 0 there and a relative
+  difference would be meaningless. Only the extrinsic part is compared; with a coarse
+  E_F grid (10 meV for 51 levels over ±0.25 eV) WB's smoothed value differs at 1e-2.
+* postw90 (Wannier90 3.x ``berry_task = ahc``, inputs copied from
+  ``Fe/wannier90/`` to a temporary folder with ``berry_kmesh`` set) vs qgmag set A: rate
+  ratio and a loose AHC comparison (postw90 includes the Wannier position matrix elements
+  and its own minimal-distance replicas; qgmag set A is the tight-binding level, so expect
+  percent-level differences).
+
+Columns: k-points per second of the integration call (setup and file reading excluded;
+the process's total time is printed too), the ratio qgmag/peer, peak RSS per process,
+max relative difference max|a - b| / max|b| over all Fermi levels and components, and
+for qgmag the time per k-point divided by a bare batched ``numpy.linalg.eigh`` of the
+same H(k) (the floor). Timings on a busy machine are noisy: rerun on a quiet one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+E_FERMI_FE = 17.6255  # eV, Fe/wannier90/scf.out
+MU_TE = 5.88  # eV, Te valence band (shared/data/README.md)
+TAU_FS = 10.0
+T_KINETIC = 300.0
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+
+
+def data_dir() -> Path:
+    env = os.environ.get("QGMAG_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def fermi_levels(centre: float, n_mu: int, window: float) -> np.ndarray:
+    return centre + np.linspace(-window, window, n_mu) if n_mu > 1 else np.array([centre])
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+# -- workers (run in child processes) ----------------------------------------------------
+
+
+def worker_qgmag(case: str, nk: int, mu: list[float], material: str) -> dict:
+    import qgmag
+
+    path = data_dir() / ("Fe/Fe_tb.dat" if material == "fe" else "Te/Te_tb.dat")
+    model = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
+    mesh = (nk, nk, nk)
+    out: dict = {}
+    start = time.perf_counter()
+    if case == "C":
+        ds = qgmag.compute(
+            model,
+            ["kinetic_orbital_extrinsic", "kinetic_orbital_intrinsic"],
+            mu,
+            T_KINETIC,
+            mesh,
+            tau=TAU_FS,
+        )
+        out["kinetic_orbital_extrinsic"] = ds.kinetic_orbital_extrinsic.values[:, 0].tolist()
+    else:
+        names = ["anomalous_hall_conductivity"]
+        if case == "B":
+            names += ["orbital_magnetization", "spin_magnetization"]
+        ds = qgmag.compute(model, names, mu, 0.0, mesh)
+        out["ahc_S_per_m"] = (ds.anomalous_hall_conductivity.values[:, 0] * 100.0).tolist()
+        if case == "B":
+            out["morb_muB"] = ds.orbital_magnetization_per_cell.values[:, 0].tolist()
+            # <sigma_z> per cell = -M^S_z / mu_B at g_s = 2
+            out["sigma_z"] = (-ds.spin_magnetization_per_cell.values[:, 0, 2]).tolist()
+    elapsed = time.perf_counter() - start
+    # the floor: batched eigh of the same H(k), H(k) built outside the timer
+    grid = np.arange(nk) / nk
+    frac = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), axis=-1).reshape(-1, 3)
+    eigh_time = 0.0
+    for lo in range(0, len(frac), 4096):
+        h = model.hamiltonian(frac[lo : lo + 4096] @ model.reciprocal_lattice)
+        t0 = time.perf_counter()
+        np.linalg.eigh(h)
+        eigh_time += time.perf_counter() - t0
+    out.update(seconds=elapsed, eigh_seconds=eigh_time, n_k=nk**3)
+    return out
+
+
+def worker_wannierberri(case: str, nk: int, mu: list[float], material: str) -> dict:
+    import logging
+
+    import wannierberri as wb
+    from wannierberri import calculators as calc
+    from wannierberri.smoother import FermiDiracSmoother
+
+    logging.disable(logging.WARNING)
+    path = data_dir() / ("Fe/Fe_tb.dat" if material == "fe" else "Te/Te_tb.dat")
+    system = wb.system.System_R.from_tb_dat(tb_file=str(path), berry=False)
+    efermi = np.array(mu)
+    internal = {"external_terms": False}
+    if case == "C":
+        smoother = FermiDiracSmoother(efermi, T_KINETIC) if len(efermi) > 2 else None
+        calcs = {
+            "gme": calc.static.GME_orb_FermiSurf(
+                Efermi=efermi, kwargs_formula=internal, smoother=smoother
+            )
+        }
+    else:
+        calcs = {"ahc": calc.static.AHC(Efermi=efermi, kwargs_formula=internal)}
+        if case == "B":
+            system.set_spin_interlaced()
+            calcs["morb"] = calc.static.Morb(Efermi=efermi, kwargs_formula=internal)
+            calcs["spin"] = calc.static.Spin(Efermi=efermi)
+    nkfft = next((d for d in range(8, nk + 1) if nk % d == 0), nk)
+    grid = wb.Grid(system, NKdiv=nk // nkfft, NKFFT=nkfft, use_symmetry=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        res = wb.run(
+            system,
+            grid,
+            calculators=calcs,
+            use_irred_kpt=False,
+            symmetrize=False,
+            parallel=False,
+            fout_name=str(Path(tmp) / "wb"),
+            print_progress_step_time=1e6,
+        ).results
+        elapsed = time.perf_counter() - start
+    out: dict = {"seconds": elapsed, "n_k": nk**3}
+    if case == "C":
+        k = res["gme"].dataSmooth
+        conv = -(TAU_FS * 1e-15) / 6.582119569509066e-16  # -tau/hbar, hbar in eV s
+        out["kinetic_orbital_extrinsic"] = (conv * np.swapaxes(k, 1, 2)).tolist()
+    else:
+        out["ahc_S_per_m"] = res["ahc"].data.tolist()
+        if case == "B":
+            out["morb_muB"] = res["morb"].data.tolist()
+            out["sigma_z"] = res["spin"].data[:, 2].tolist()
+    return out
+
+
+def worker_postw90(nk: int, mu: list[float]) -> dict:
+    exe = shutil.which("postw90.x")
+    if exe is None:
+        raise RuntimeError("postw90.x not found (apt-get install wannier90)")
+    src = data_dir() / "Fe" / "wannier90"
+    with tempfile.TemporaryDirectory() as tmp:
+        for suffix in ("win", "chk", "eig", "mmn", "nnkp"):
+            shutil.copy(src / f"Fe.{suffix}", Path(tmp) / f"Fe.{suffix}")
+            os.chmod(Path(tmp) / f"Fe.{suffix}", 0o644)
+        lines = [
+            "berry = true",
+            "berry_task = ahc",
+            f"berry_kmesh = {nk} {nk} {nk}",
+        ]
+        if len(mu) > 1:
+            step = (mu[-1] - mu[0]) / (len(mu) - 1)
+            lines += [
+                f"fermi_energy_min = {mu[0]:.10f}",
+                f"fermi_energy_max = {mu[-1]:.10f}",
+                f"fermi_energy_step = {step:.10f}",
+            ]
+        else:
+            lines.append(f"fermi_energy = {mu[0]:.10f}")
+        with open(Path(tmp) / "Fe.win", "a") as fh:
+            fh.write("\n" + "\n".join(lines) + "\n")
+        start = time.perf_counter()
+        proc = subprocess.run([exe, "Fe"], cwd=tmp, capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        wpout = (Path(tmp) / "Fe.wpout").read_text() if (Path(tmp) / "Fe.wpout").exists() else ""
+        if proc.returncode != 0 or "AHC (S/cm)" not in wpout and len(mu) == 1:
+            raise RuntimeError(f"postw90 failed: {proc.stderr[-2000:]}\n{wpout[-2000:]}")
+        if len(mu) > 1:
+            table = np.loadtxt(Path(tmp) / "Fe-ahc-fermiscan.dat")
+            ahc = table[:, 1:4] * 100.0
+        else:
+            line = next(ln for ln in wpout.splitlines() if ln.strip().startswith("=========="))
+            ahc = np.array([[float(x) for x in line.split()[1:4]]]) * 100.0
+    return {"seconds": elapsed, "n_k": nk**3, "ahc_S_per_m": ahc.tolist()}
+
+
+def run_worker(argv: list[str]) -> None:
+    code, case, nk, material = argv[0], argv[1], int(argv[2]), argv[3]
+    mu = json.loads(argv[4])
+    if code == "qgmag":
+        out = worker_qgmag(case, nk, mu, material)
+    elif code == "wannierberri":
+        out = worker_wannierberri(case, nk, mu, material)
+    else:
+        out = worker_postw90(nk, mu)
+    out["peak_rss_mib_self"] = peak_rss_mib()
+    print("RESULT " + json.dumps(out))
+
+
+# -- driver -------------------------------------------------------------------------------
+
+
+def spawn(code: str, case: str, nk: int, material: str, mu: np.ndarray) -> dict | str:
+    """Run one worker in a fresh single-threaded process; returns its result or an error."""
+    env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
+    cmd = [sys.executable, __file__, "--worker", code, case, str(nk), material]
+    cmd.append(json.dumps([float(x) for x in mu]))
+    with tempfile.TemporaryFile("w+") as fout:
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=fout, stderr=subprocess.STDOUT, env=env, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        total = time.perf_counter() - start
+        fout.seek(0)
+        text = fout.read()
+    line = next((ln for ln in text.splitlines() if ln.startswith("RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        return f"{code} failed (rc={proc.returncode}): {text.strip().splitlines()[-1:]}"
+    out = json.loads(line[len("RESULT ") :])
+    out["peak_rss_mib"] = usage.ru_maxrss / 1024.0  # includes the child's own children
+    out["process_seconds"] = total
+    return out
+
+
+def max_rel(a: object, b: object) -> float:
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(x - y)) / max(np.max(np.abs(y)), 1e-300))
+
+
+def compare(ours: dict, theirs: dict, keys: list[str], rows: slice = slice(None)) -> str:
+    """max relative difference per key over the Fermi levels ``rows``."""
+    return ", ".join(
+        f"{k} {max_rel(np.asarray(ours[k])[rows], np.asarray(theirs[k])[rows]):.1e}"
+        for k in keys
+        if k in theirs
+    )
+
+
+def interior(mu: np.ndarray, centre: float, window: float) -> slice:
+    """Fermi levels at least 8 kT(300 K) inside the grid (WB's smoother kernel fits)."""
+    inside = np.flatnonzero(np.abs(mu - centre) <= window - 8 * 8.617333e-5 * T_KINETIC + 1e-12)
+    if inside.size == 0:
+        mid = len(mu) // 2
+        return slice(mid, mid + 1)
+    return slice(int(inside[0]), int(inside[-1]) + 1)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        run_worker(sys.argv[2:])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--nk", type=int, default=50, help="mesh nk^3 (default 50)")
+    parser.add_argument("--n-mu", type=int, default=51, help="number of Fermi levels")
+    parser.add_argument("--window", type=float, default=0.25, help="E_F ± window (eV)")
+    parser.add_argument("--sets", nargs="+", default=["A", "B", "C"], choices=["A", "B", "C"])
+    parser.add_argument("--c-material", default="te", choices=["te", "fe"])
+    parser.add_argument("--no-wannierberri", action="store_true")
+    parser.add_argument("--no-postw90", action="store_true")
+    args = parser.parse_args()
+    if not (data_dir() / "Fe" / "Fe_tb.dat").is_file():
+        sys.exit(f"reference data not found under {data_dir()} (set QGMAG_SHARED_DATA)")
+
+    print(f"mesh {args.nk}^3 = {args.nk**3} k-points, Gamma-centred; {args.n_mu} Fermi levels")
+    print("serial, 1 thread per process; timings are noisy on a shared machine\n")
+    header = (
+        f"{'set':<7}{'code':<13}{'k/s':>10}{'qgmag/peer':>11}{'peak MiB':>10}"
+        f"{'proc s':>8}{'t/t_eigh':>9}  max rel. difference to qgmag"
+    )
+    print(header)
+    print("-" * len(header))
+    keys = {"A": ["ahc_S_per_m"], "B": ["ahc_S_per_m", "morb_muB", "sigma_z"]}
+    keys["C"] = ["kinetic_orbital_extrinsic"]
+    qgmag_a = None
+    for case in args.sets:
+        material = args.c_material if case == "C" else "fe"
+        centre = MU_TE if material == "te" else E_FERMI_FE
+        mu = fermi_levels(centre, args.n_mu, args.window)
+        rows = interior(mu, centre, args.window) if case == "C" else slice(None)
+        ours = spawn("qgmag", case, args.nk, material, mu)
+        if isinstance(ours, str):
+            print(f"{case:<4}{ours}")
+            continue
+        rate = ours["n_k"] / ours["seconds"]
+        floor = ours["seconds"] / ours["eigh_seconds"]
+        label = f"{case}({material})"
+        print(
+            f"{label:<7}{'qgmag':<13}{rate:>10.0f}{'':>11}{ours['peak_rss_mib']:>10.0f}"
+            f"{ours['process_seconds']:>8.1f}{floor:>9.1f}"
+        )
+        if case == "A":
+            qgmag_a = ours
+        if not args.no_wannierberri:
+            theirs = spawn("wannierberri", case, args.nk, material, mu)
+            if isinstance(theirs, str):
+                print(f"{'':<4}{theirs}")
+            else:
+                wrate = theirs["n_k"] / theirs["seconds"]
+                print(
+                    f"{'':<7}{'wannierberri':<13}{wrate:>10.0f}{rate / wrate:>11.2f}"
+                    f"{theirs['peak_rss_mib']:>10.0f}{theirs['process_seconds']:>8.1f}{'':>9}  "
+                    + compare(ours, theirs, keys[case], rows)
+                    + (" (levels >= 8 kT inside the grid)" if case == "C" else "")
+                )
+    if not args.no_postw90:
+        mu = fermi_levels(E_FERMI_FE, args.n_mu, args.window)
+        if qgmag_a is None:
+            qgmag_a = spawn("qgmag", "A", args.nk, "fe", mu)
+        theirs = spawn("postw90", "A", args.nk, "fe", mu)
+        if isinstance(theirs, str) or isinstance(qgmag_a, str):
+            print(f"{'A':<4}{theirs if isinstance(theirs, str) else qgmag_a}")
+        else:
+            rate = qgmag_a["n_k"] / qgmag_a["seconds"]
+            prate = theirs["n_k"] / theirs["seconds"]
+            print(
+                f"{'A(fe)':<7}{'postw90':<13}{prate:>10.0f}{rate / prate:>11.2f}"
+                f"{theirs['peak_rss_mib']:>10.0f}{theirs['process_seconds']:>8.1f}{'':>9}  "
+                + compare(qgmag_a, theirs, ["ahc_S_per_m"])
+                + " (loose: postw90 = full Berry connection + own MDRS)"
+            )
+    print(
+        "\nk/s: k-points per second of the integration call; proc s: whole process; "
+        "t/t_eigh: qgmag time per k-point / bare batched numpy eigh of H(k)."
+    )
+
+
+if __name__ == "__main__":
+    main()
