@@ -393,3 +393,27 @@ def test_option_errors(tmp_path):
         read_wannier90(path, spinor_ordering="up-down")
     with pytest.raises(ModelError, match="even number"):
         read_wannier90(path, spinor_ordering="spin-fastest")  # num_wann = 3
+
+
+@pytest.mark.parametrize("ordering", ["spin-fastest", "spin-blocks"])
+def test_split_spin_pairs_warn_and_pair_mean_centres_do_not(tmp_path, ordering):
+    """Spinor partners at different centres: the k-independent spin operator is not on-site."""
+    import warnings
+
+    from qgmag.errors import QgmagWarning
+    from qgmag.io.wannier90 import spin_pair_separation
+
+    vectors, deg, t, pos, centres = synthetic(n=4, seed=3)
+    hr = write_hr(tmp_path / "s_hr.dat", vectors, deg, t)
+    up, down = ([0, 2], [1, 3]) if ordering == "spin-fastest" else ([0, 1], [2, 3])
+    expected = np.linalg.norm(centres[up] - centres[down], axis=1)
+    np.testing.assert_allclose(spin_pair_separation(centres, ordering), expected)
+    with pytest.warns(QgmagWarning, match="2 of 2 spinor pairs"):
+        read_wannier90(hr, lattice=LATTICE, centres=centres, spinor_ordering=ordering)
+    paired = centres.copy()
+    mean = 0.5 * (centres[up] + centres[down])
+    paired[up], paired[down] = mean, mean
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", QgmagWarning)
+        read_wannier90(hr, lattice=LATTICE, centres=paired, spinor_ordering=ordering)
+        read_wannier90(hr, lattice=LATTICE, centres=centres)  # spinless: nothing to warn

@@ -35,13 +35,14 @@ tests/cross_code/test_wannierberri.py).
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from qgmag.errors import ModelError, QgmagError, WannierFormatError
+from qgmag.errors import ModelError, QgmagError, QgmagWarning, WannierFormatError
 from qgmag.io.w90_files import (
     PathLike,
     RawWannierData,
@@ -57,6 +58,35 @@ from qgmag.models.tight_binding import TightBindingModel
 
 BERRY_CONNECTIONS = ("tight-binding", "full")
 _SNAP = 1e-8  # fractional coordinates this close to an integer are snapped onto it
+#: Å; spin partners further apart than this get a warning (spin operator not on-site)
+SPIN_PAIR_SEPARATION_TOL = 0.01
+
+
+def spin_pair_separation(cart: np.ndarray, ordering: str) -> np.ndarray:
+    """Distance (Å) between the Wannier centres of the up and down partner of each orbital."""
+    half = cart.shape[0] // 2
+    if ordering == "spin-fastest":
+        up, down = cart[0::2], cart[1::2]
+    else:
+        up, down = cart[:half], cart[half:]
+    return np.linalg.norm(up - down, axis=1)
+
+
+def _warn_split_spin_pairs(cart: np.ndarray, ordering: str, path: Path) -> None:
+    sep = spin_pair_separation(cart, ordering)
+    split = np.flatnonzero(sep > SPIN_PAIR_SEPARATION_TOL)
+    if split.size:
+        warnings.warn(
+            f"{str(path)!r}: {split.size} of {sep.size} spinor pairs ({ordering}) have their "
+            f"up and down Wannier centres {sep[split].min():.2g}-{sep[split].max():.2g} Å apart. "
+            "qgmag's spin operator sigma/2 per pair is k-independent in the atomic gauge, which "
+            "equals the on-site Wannier spin operator only for pairs at one centre: spin "
+            "components perpendicular to the quantization axis (<sigma_x>, <sigma_y>) can "
+            "differ from WannierBerri's set_spin_interlaced. For the on-site definition of spin "
+            "pass centres= with each pair at its mean centre (docs/real_materials.md, section 2).",
+            QgmagWarning,
+            stacklevel=3,
+        )
 
 
 class NotImplementedOptionError(QgmagError, NotImplementedError):
@@ -338,6 +368,8 @@ def read_wannier90(
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
+    if spin_matrices is not None and ordering is not None:
+        _warn_split_spin_pairs(cart, ordering, raw.path)
 
     deg = raw.degeneracies.astype(float)
     ham = raw.hamiltonian / deg[:, None, None]
