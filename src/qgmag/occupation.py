@@ -17,6 +17,7 @@ step cannot be sampled on a mesh.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,6 +109,40 @@ def _zero_temperature(x_energy: FloatArray, kernel: str) -> FloatArray:
     )
 
 
+#: |ε - μ| / width beyond which a smeared kernel equals its step limit to round-off
+#: (Fermi–Dirac: e^{-40} = 4e-18; Gaussian and Methfessel–Paxton: erfc(40) = 0)
+TAIL_CUTOFF = 40.0
+
+
+def _tail_values(x_energy: FloatArray, kernel: str, below: bool) -> FloatArray:
+    """Kernel limits far from every μ: far below (fully occupied) or far above (empty)."""
+    if kernel == "f0":
+        return np.full(x_energy.shape, 1.0 if below else 0.0)
+    if kernel == "grand":
+        return -x_energy if below else np.zeros(x_energy.shape)
+    return np.zeros(x_energy.shape)
+
+
+def _smeared(
+    fn: Callable[[FloatArray, float, str], FloatArray],
+    e: FloatArray,
+    mu: FloatArray,
+    width: float,
+    kernel: str,
+) -> FloatArray:
+    """fn evaluated only for states within TAIL_CUTOFF widths of some μ; limits elsewhere."""
+    low = e[:, 0] <= mu.min() - TAIL_CUTOFF * width
+    high = e[:, 0] >= mu.max() + TAIL_CUTOFF * width
+    active = ~(low | high)
+    out = np.empty((e.shape[0], mu.size))
+    if active.all():
+        return fn((e - mu) / width, width, kernel)
+    out[active] = fn((e[active] - mu) / width, width, kernel)
+    out[low] = _tail_values(e[low] - mu, kernel, below=True)
+    out[high] = _tail_values(e[high] - mu, kernel, below=False)
+    return out
+
+
 def occupation_kernel(
     energy: FloatArray,
     mu: FloatArray,
@@ -118,23 +153,25 @@ def occupation_kernel(
     """Kernel values for energies (M,) at every (μ, T): returns (M, n_mu, n_T).
 
     energy and mu in eV, temperature in K. Units: f0 dimensionless, df0 1/eV, grand eV.
+    Smeared kernels are evaluated only within TAIL_CUTOFF widths of the requested μ (most
+    states of a many-band model lie far from the Fermi level), their exact limits elsewhere.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}.")
     e = np.asarray(energy, dtype=float)[:, None]
+    mu = np.asarray(mu, dtype=float)
     out = np.empty((e.shape[0], len(mu), len(temperature)))
     for t_index, temp in enumerate(temperature):
-        x_energy = e - np.asarray(mu, dtype=float)[None, :]  # (M, n_mu)
         if temp > 0:
             width = BOLTZMANN_EV * temp
-            out[:, :, t_index] = _fermi_dirac_kernels(x_energy / width, width, kernel)
+            out[:, :, t_index] = _smeared(_fermi_dirac_kernels, e, mu, width, kernel)
         elif smearing is None:
-            out[:, :, t_index] = _zero_temperature(x_energy, kernel)
+            out[:, :, t_index] = _zero_temperature(e - mu[None, :], kernel)
         else:
             fn = {
                 "fermi-dirac": _fermi_dirac_kernels,
                 "gaussian": _gaussian_kernels,
                 "methfessel-paxton": _methfessel_paxton_kernels,
             }[smearing.kind]
-            out[:, :, t_index] = fn(x_energy / smearing.width, smearing.width, kernel)
+            out[:, :, t_index] = _smeared(fn, e, mu, smearing.width, kernel)
     return out

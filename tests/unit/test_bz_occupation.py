@@ -56,3 +56,22 @@ def test_parse_smearing() -> None:
         parse_smearing(("lorentzian", 0.02))
     with pytest.raises(QgmagError, match="positive"):
         parse_smearing(("gaussian", -1.0))
+
+
+@pytest.mark.parametrize("kind", ["fermi-dirac", "gaussian", "methfessel-paxton"])
+@pytest.mark.parametrize("kernel", ["f0", "df0", "grand"])
+def test_tail_cutoff_equals_full_evaluation(kind: str, kernel: str) -> None:
+    """Kernels evaluated only near μ equal the smeared functions evaluated everywhere."""
+    from qgmag import occupation as occ
+
+    functions = {
+        "fermi-dirac": occ._fermi_dirac_kernels,
+        "gaussian": occ._gaussian_kernels,
+        "methfessel-paxton": occ._methfessel_paxton_kernels,
+    }
+    energy = np.random.default_rng(4).uniform(-30.0, 30.0, 5000)
+    width = 0.025
+    full = functions[kind]((energy[:, None] - MU) / width, width, kernel)
+    cut = occupation_kernel(energy, MU, np.array([0.0]), kernel, Smearing(kind, width))[:, :, 0]
+    assert np.mean(np.abs(energy) > 2.0) > 0.9  # most states sit in the tails
+    np.testing.assert_allclose(cut, full, rtol=1e-15, atol=1e-15)
