@@ -96,3 +96,33 @@ def test_spin_degenerate_haldane_set_sums_are_twice_the_single_band_values() -> 
         # spin is a good quantum number with no interband matrix elements: Φ and <S> vanish
         assert np.abs(set_sums(two, "spin")).max() < 1e-12
         assert np.abs(two.spin_berry_curvature.values).max() < 1e-12
+
+
+@pytest.mark.parametrize("model_name", ["pt_antiferromagnet", "kane_mele", "haldane"])
+def test_trace_of_orbital_moment_times_velocity(model_name) -> None:
+    """Tr_D[m v] from set-block elements only equals the full non-Abelian m matrix form.
+
+    The fast form (used by kinetic_orbital_extrinsic) builds m_np only for n, p in one
+    degenerate set; the reference forms the whole (3, N, n, n) matrix. Both are gauge
+    invariant once summed over a set (random unitaries inside Kramers pairs).
+    """
+    from qgmag.bands.engine import BandData
+    from qgmag.geometry import quantities as q
+
+    model = getattr(qgmag.models, model_name)()
+    k = kpoints(model, 30, seed=5)
+    k[0] = 0.0  # Γ: extra degeneracies in some models
+    plain = BandData(model, k)
+    rotated = BandData(model, k, gauge_rotation=np.random.default_rng(11))
+    full = q.degenerate_trace_product(
+        q.orbital_moment_matrix_native(plain), plain.velocity_matrix, plain
+    )
+    fast = q.orbital_moment_velocity_trace(plain)
+    scale = np.abs(full).max()
+    np.testing.assert_allclose(fast, full, atol=1e-12 * scale)
+    fast_rotated = q.orbital_moment_velocity_trace(rotated)
+    if model_name in ("pt_antiferromagnet", "kane_mele"):  # Kramers pairs: compare set sums
+        pair = lambda x: x.reshape(*x.shape[:3], -1, 2).sum(-1)  # noqa: E731
+        np.testing.assert_allclose(pair(fast_rotated), pair(full), atol=1e-11 * scale)
+    else:
+        np.testing.assert_allclose(fast_rotated, full, atol=1e-11 * scale)

@@ -216,3 +216,32 @@ def orbital_moment_matrix_native(bands: BandData) -> ComplexArray:
     prod = np.einsum("aknm,bkml->abknl", vi, v, optimize=True)
     tensor = -(prod - np.swapaxes(prod, 0, 1)) / 2j
     return to_vector(tensor)
+
+
+def _partner_offsets(mask: np.ndarray) -> list[int]:
+    """Band-index offsets d with some n, n+d in one degenerate set (sets are contiguous)."""
+    n = mask.shape[-1]
+    return [d for d in range(-(n - 1), n) if np.diagonal(mask, d, 1, 2).any()]
+
+
+def orbital_moment_velocity_trace(bands: BandData) -> FloatArray:
+    """Re Σ_{p∈D(n)} m^i_np V^j_pn / (e/hbar) per band (3[i], 3[j], N, n), eV²·Å³.
+
+    Equals ``degenerate_trace_product(orbital_moment_matrix_native(bands), V)`` but only
+    forms the elements of m inside degenerate sets: O(N n² s) for sets of size <= s
+    instead of O(N n³).
+    """
+    v = bands.velocity_matrix
+    vi = v * bands.inverse_gap[None]
+    mask = bands.degenerate
+    n_b = mask.shape[-1]
+    out = np.zeros((3, 3, *mask.shape[:2]))
+    for d in _partner_offsets(mask):
+        rows = slice(0, n_b - d) if d >= 0 else slice(-d, n_b)  # n with partner p = n + d
+        cols = slice(d, n_b) if d >= 0 else slice(0, n_b + d)  # the partners p
+        prod = np.einsum("aknm,bkmn->abkn", vi[:, :, rows, :], v[:, :, :, cols], optimize=True)
+        m_np = to_vector(-(prod - np.swapaxes(prod, 0, 1)) / 2j)  # (3, N, len)
+        v_pn = np.diagonal(v, -d, 2, 3)  # V^j_{n+d, n}
+        partners = np.diagonal(mask, d, 1, 2)  # (N, len)
+        out[:, :, :, rows] += np.real(m_np[:, None] * v_pn[None]) * partners
+    return out

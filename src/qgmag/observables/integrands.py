@@ -56,8 +56,7 @@ def spin_berry_curvature(bands: BandData) -> FloatArray:
 
 def orbital_moment_velocity(bands: BandData) -> FloatArray:
     """Tr_D[m_i ∂_j H]/(e/hbar) per band, eV²·Å³ (Fermi-surface integrand of Eq. 8)."""
-    m = q.orbital_moment_matrix_native(bands)
-    return _tensor(q.degenerate_trace_product(m, bands.velocity_matrix, bands), bands.dim)
+    return _tensor(q.orbital_moment_velocity_trace(bands), bands.dim)
 
 
 def magnetoelectric_analytic(bands: BandData) -> FloatArray:
