@@ -193,16 +193,6 @@ def test_examples_are_valid_configs(tmp_path):
             cfg.model.build()
 
 
-def test_execution_options_unsupported_by_compute(runner, haldane_config, tmp_path):
-    if "scheduler" in inspect.signature(qgmag.compute).parameters:
-        pytest.skip("qgmag.compute supports parallel execution")
-    result = runner.invoke(
-        app, ["run", str(haldane_config), "-o", str(tmp_path / "o"), "--scheduler", "local"]
-    )
-    assert result.exit_code == 2
-    assert "scheduler" in result.output and "Traceback" not in result.output
-
-
 def test_warnings_go_to_stderr_summary_and_attrs(runner, haldane_config, tmp_path, monkeypatch):
     real = qgmag.compute
 

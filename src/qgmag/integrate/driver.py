@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from qgmag import constants as c
 from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
 from qgmag.errors import QgmagError, QgmagWarning
 from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
+from qgmag.integrate.reduction import OrderedSum
 from qgmag.kspace.mesh import Mesh, chunk_bounds, make_mesh
 from qgmag.models.base import Model
 from qgmag.observables.registry import (
@@ -28,6 +30,7 @@ from qgmag.occupation import Smearing, parse_smearing
 CARTESIAN = ("x", "y", "z")
 METRIC_DIPOLE_FORMS = ("analytic", "fermi_surface")
 ProgressCallback = Callable[[int, int], None]
+Runner = Callable[[Model, "IntegrationPlan", ProgressCallback | None, OrderedSum], PartialSums]
 #: working-memory target of one chunk (bytes); sets the automatic chunk size
 CHUNK_MEMORY_BYTES = 256 * 2**20
 
@@ -106,16 +109,28 @@ def build_plan(
 
 
 def run_serial(
-    model: Model, plan: IntegrationPlan, progress: ProgressCallback | None = None
+    model: Model,
+    plan: IntegrationPlan,
+    progress: ProgressCallback | None = None,
+    state: OrderedSum | None = None,
 ) -> PartialSums:
-    """Sum integrate_chunk over all chunks in order, in this process."""
-    total = PartialSums()
-    n = plan.mesh.n_points
-    for start, stop in chunk_bounds(n, plan.chunk_size):
-        total = total + integrate_chunk(model, plan, start, stop)
+    """Sum integrate_chunk over the chunks not yet done, in order, in this process.
+
+    The runner protocol of :func:`compute`: ``runner(model, plan, progress, state)``
+    computes every chunk of ``state.todo()``, records each with ``state.add(index,
+    result)`` then calls ``progress(state.points_done, state.n_points)``, and returns
+    ``state.total()``. ``state`` may come from a checkpoint with chunks already done.
+    """
+    if state is None:
+        state = OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
+    if progress is not None:
+        progress(state.points_done, state.n_points)
+    for index in list(state.todo()):
+        start, stop = state.bounds[index]
+        state.add(index, integrate_chunk(model, plan, start, stop))
         if progress is not None:
-            progress(stop, n)
-    return total
+            progress(state.points_done, state.n_points)
+    return state.total()
 
 
 def compute(
@@ -134,8 +149,14 @@ def compute(
     convergence_check: bool = False,
     metric_dipole: str = "analytic",
     progress: bool | ProgressCallback | None = None,
-    runner: Callable[[Model, IntegrationPlan, ProgressCallback | None], PartialSums] | None = None,
+    runner: Runner | None = None,
     gauge_seed: int | None = None,
+    scheduler: object = None,
+    n_workers: int | None = None,
+    threads_per_worker: int = 1,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_interval: float = 60.0,
+    resume: bool = False,
 ) -> xr.Dataset:
     """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
 
@@ -160,9 +181,29 @@ def compute(
     metric_dipole : "analytic" (∂g from ∂²H) or "fermi_surface" (moved onto f0' by parts)
         for the metric-dipole term of kinetic_orbital_intrinsic.
     progress : True for a progress bar on stderr, or a callable(done_k, total_k).
-    runner : how chunks are executed (default serial); see :mod:`qgmag.parallel`.
+    runner : how chunks are executed (default :func:`run_serial`); a callable
+        ``runner(model, plan, progress, state)`` (see :func:`run_serial`). Exclusive with
+        ``scheduler``; mainly for tests.
     gauge_seed : testing aid: rotate the eigenvectors of every degenerate set by random
         unitaries (seeded); every observable must be unchanged (SPEC §2).
+    scheduler : None (serial, in this process; Dask is not imported), ``"local"`` (a Dask
+        LocalCluster on this machine, closed at the end), a Dask scheduler address
+        ``"tcp://host:8786"``, or a ``distributed.Client`` (used as is, left open). See
+        :mod:`qgmag.parallel` and docs/cluster.md. Results equal the serial ones to
+        round-off (chunks are summed in mesh order whatever order they finish in).
+    n_workers : worker processes of a ``"local"`` cluster (default: one per CPU core);
+        for an address or a Client, the number of workers to wait for before starting.
+    threads_per_worker : threads per worker of a ``"local"`` cluster (default 1; BLAS is
+        limited to one thread per task in any case).
+    checkpoint : file to save the partial sums to (every ``checkpoint_interval`` seconds
+        and when the run is interrupted), serial or parallel; deleted after success. See
+        :mod:`qgmag.checkpoint`.
+    checkpoint_interval : seconds between checkpoint saves (0: after every chunk).
+    resume : continue from ``checkpoint``: the chunks it holds are not recomputed. A
+        checkpoint of another calculation (model, mesh, quantities, μ, T, smearing, chunk
+        size, ...) or a corrupt file raises :class:`~qgmag.errors.CheckpointError`; a
+        missing file gives a QgmagWarning and a fresh start (so a batch job can always
+        pass ``resume=True``).
 
     Returns
     -------
@@ -205,39 +246,105 @@ def compute(
             "smearing=('gaussian', width_eV) (or a width for Fermi–Dirac smearing), or only "
             "temperatures > 0."
         )
-    run = runner or run_serial
+    plans = {"full": plan}
+    if convergence_check:
+        plans["half"] = build_plan(
+            model,
+            observables,
+            mu_arr,
+            temp_arr,
+            mesh.halved(),
+            smearing=smear,
+            degeneracy_tol=degeneracy_tol,
+            metric_dipole=metric_dipole,
+            chunk_size=chunk_size,
+            gauge_seed=gauge_seed,
+        )
+    if runner is not None and scheduler is not None:
+        raise QgmagError("pass either runner= or scheduler=, not both.")
+    if scheduler is not None or n_workers is not None or threads_per_worker != 1:
+        from qgmag.parallel import check_scheduler
+
+        check_scheduler(scheduler, n_workers, threads_per_worker)
+    store = _open_checkpoint(model, checkpoint, checkpoint_interval, resume)
+    states = {
+        name: store.state(name, p) if store is not None else _fresh_state(p)
+        for name, p in plans.items()
+    }
     callback = _progress_callback(progress)
+    execution = "serial"
+    close: Callable[[], None] = _nothing
+    sums: dict[str, PartialSums] = {}
     try:
-        sums = run(model, plan, callback)
-        error_sums = None
-        if convergence_check:
-            half_plan = build_plan(
-                model,
-                observables,
-                mu_arr,
-                temp_arr,
-                mesh.halved(),
-                smearing=smear,
-                degeneracy_tol=degeneracy_tol,
-                metric_dipole=metric_dipole,
-                chunk_size=chunk_size,
-                gauge_seed=gauge_seed,
-            )
-            error_sums = run(model, half_plan, callback)
+        run: Runner = runner or run_serial
+        if scheduler is not None and not all(s.complete for s in states.values()):
+            from qgmag.parallel import DaskRunner, open_client
+
+            client, close, execution = open_client(scheduler, n_workers, threads_per_worker)
+            run = DaskRunner(client)
+        for name, p in plans.items():
+            tick = callback if store is None else _saving(store, callback)
+            sums[name] = run(model, p, tick, states[name])
+    except BaseException:
+        if store is not None and store.dirty:
+            store.save_after_error()
+        raise
     finally:
+        close()
         if hasattr(callback, "close"):
             callback.close()  # type: ignore[union-attr]
-    _warn_smearing(sums, smear, temp_arr)
+    _warn_smearing(sums["full"], smear, temp_arr)
     params = Parameters(model.dim, float(tau), float(g_s))
-    return assemble_dataset(
-        model,
-        observables,
-        plan,
-        sums,
-        params,
-        error_sums,
-        extra_attrs={"metric_dipole": metric_dipole, "convergence_check": int(convergence_check)},
+    attrs: dict[str, Any] = {
+        "metric_dipole": metric_dipole,
+        "convergence_check": int(convergence_check),
+        "execution": execution,
+    }
+    if store is not None and resume:
+        attrs["resumed_chunks"] = store.restored_chunks
+    ds = assemble_dataset(
+        model, observables, plan, sums["full"], params, sums.get("half"), extra_attrs=attrs
     )
+    if store is not None:
+        store.remove()
+    return ds
+
+
+def _nothing() -> None:
+    return None
+
+
+def _fresh_state(plan: IntegrationPlan) -> OrderedSum:
+    return OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
+
+
+def _open_checkpoint(
+    model: Model, path: object, interval: float, resume: bool
+) -> Any:  # qgmag.checkpoint.Checkpoint | None (imported only when used)
+    if not isinstance(resume, bool):
+        raise QgmagError(f"resume must be True or False; got {resume!r}.")
+    if path is None:
+        if resume:
+            raise QgmagError(
+                "resume=True needs checkpoint= (the file the interrupted run saved to)."
+            )
+        return None
+    if not isinstance(path, str | os.PathLike):
+        raise QgmagError(f"checkpoint must be a file path; got {path!r}.")
+    from qgmag.checkpoint import Checkpoint
+
+    return Checkpoint(path, model, resume=resume, interval=interval)
+
+
+def _saving(store: Any, callback: ProgressCallback | None) -> ProgressCallback:
+    """The progress callback that also saves the checkpoint every interval."""
+
+    def tick(done: int, total: int) -> None:
+        store.maybe_save()
+        if callback is not None:
+            callback(done, total)
+
+    return tick
 
 
 def _warn_smearing(sums: PartialSums, smear: Smearing | None, temp: np.ndarray) -> None:

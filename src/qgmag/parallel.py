@@ -1,0 +1,278 @@
+"""Parallel and cluster execution of :func:`qgmag.compute` on Dask distributed.
+
+``qgmag.compute(..., scheduler=...)`` runs the k-chunks of the integration as Dask tasks:
+
+* ``"local"`` — a :class:`distributed.LocalCluster` of ``n_workers`` processes (default:
+  one per CPU core) with ``threads_per_worker`` threads each, started for the call and
+  closed at its end;
+* ``"tcp://host:port"`` — an existing scheduler (``dask scheduler`` + ``dask worker``, or
+  a dask-jobqueue cluster's ``cluster.scheduler_address``); the client is closed at the
+  end, the cluster is not touched;
+* a :class:`distributed.Client` — used as is and left open.
+
+The model is sent to every worker once (``client.scatter(model, broadcast=True)``); each
+chunk is a task ``integrate_chunk(model, plan, start, stop)``. At most ``window`` chunks
+(4 per worker thread) are in flight or waiting to be summed, so memory stays bounded on
+any mesh. Results are folded in chunk order by :class:`~qgmag.integrate.reduction.
+OrderedSum`, so the answer is bit-for-bit the serial one whatever the number of workers
+or the order in which chunks finish (BLAS inside a chunk aside). If a worker dies its
+chunks are rerun elsewhere by the scheduler (a LocalCluster's nanny also restarts the
+worker); if every copy of the scattered model is lost, it is scattered again.
+
+Inside a task, BLAS/OpenMP thread pools are limited to one thread (threadpoolctl), and
+a local cluster's workers are started with ``OMP/OPENBLAS/MKL_NUM_THREADS=1``: parallelism
+comes from workers and threads, and n_workers x threads_per_worker processes each
+spawning a BLAS thread per core would oversubscribe the machine.
+
+Dask is imported only here, and this module only when a scheduler is requested:
+``import qgmag`` and serial runs never import Dask.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures import CancelledError
+from typing import Any
+
+from qgmag.errors import QgmagError
+from qgmag.integrate.chunk import IntegrationPlan, PartialSums, integrate_chunk
+from qgmag.integrate.reduction import OrderedSum
+from qgmag.kspace.mesh import chunk_bounds
+from qgmag.models.base import Model
+
+#: environment of local-cluster workers: one BLAS/OpenMP thread per worker thread
+SINGLE_THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+}
+#: chunks in flight (or finished but not yet summed) per worker thread
+CHUNKS_PER_THREAD = 4
+#: seconds between re-reading the number of worker threads (clusters that scale)
+_REFRESH_S = 5.0
+#: times the scattered model may be lost and re-sent before giving up
+_MAX_RESCATTER = 5
+
+_controller: Any = None
+
+
+def chunk_task(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
+    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS limited to one thread."""
+    global _controller
+    try:
+        if _controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
+        limit = _controller.limit(limits=1)
+    except Exception:  # pragma: no cover - threadpoolctl missing or failing: run as is
+        return integrate_chunk(model, plan, start, stop)
+    with limit:
+        return integrate_chunk(model, plan, start, stop)
+
+
+def is_client(obj: object) -> bool:
+    """Whether ``obj`` is a distributed.Client (without importing Dask for other objects)."""
+    if not type(obj).__module__.startswith("distributed"):
+        return False
+    from distributed import Client
+
+    return isinstance(obj, Client)
+
+
+def check_scheduler(scheduler: object, n_workers: object, threads_per_worker: object) -> None:
+    """Validate the execution keywords of qgmag.compute (QgmagError naming the fix)."""
+    if scheduler is not None and not (
+        (isinstance(scheduler, str) and (scheduler == "local" or "://" in scheduler))
+        or is_client(scheduler)
+    ):
+        raise QgmagError(
+            f"scheduler must be None (serial), 'local' (all cores of this machine), a Dask "
+            f"scheduler address such as 'tcp://host:8786', or a distributed.Client; got "
+            f"{scheduler!r}."
+        )
+    for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
+        if value is None and name == "n_workers":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise QgmagError(f"{name} must be a positive integer; got {value!r}.")
+    if scheduler is None and n_workers is not None:
+        raise QgmagError(
+            "n_workers needs a scheduler: pass scheduler='local' to run on n_workers local "
+            "processes (or a scheduler address / Client)."
+        )
+
+
+def open_client(
+    scheduler: object, n_workers: int | None = None, threads_per_worker: int = 1
+) -> tuple[Any, Callable[[], None], str]:
+    """(client, close, description) for the ``scheduler`` keyword of qgmag.compute.
+
+    ``n_workers`` sizes a local cluster; for a remote scheduler or a Client it is the
+    number of workers to wait for before starting (useful while a batch system is still
+    starting them).
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise QgmagError(
+            "parallel execution needs Dask distributed: pip install 'qgmag[dask]' "
+            "(or 'dask[distributed]'), or run serially (scheduler=None)."
+        ) from None
+    if is_client(scheduler):
+        client = scheduler
+        if n_workers:
+            client.wait_for_workers(n_workers)  # type: ignore[union-attr]
+        return client, lambda: None, "dask client " + str(client.scheduler.address)  # type: ignore[union-attr]
+    if scheduler == "local":
+        import multiprocessing
+
+        if getattr(multiprocessing.current_process(), "_inheriting", False):
+            raise QgmagError(
+                "scheduler='local' was called while a worker process imported the main "
+                "script: put the calling code of the script under "
+                "`if __name__ == '__main__':` (worker processes re-import it)."
+            )
+        n = n_workers or os.cpu_count() or 1
+        try:
+            cluster = LocalCluster(
+                n_workers=n,
+                threads_per_worker=threads_per_worker,
+                processes=True,
+                dashboard_address=":0",  # any free port: concurrent runs do not clash
+                env=dict(SINGLE_THREAD_ENV),
+            )
+        except RuntimeError as exc:
+            raise QgmagError(
+                f"the local Dask cluster failed to start ({str(exc).rstrip('.')}; the workers' errors are "
+                "printed above). A common cause is a script that calls qgmag.compute("
+                "scheduler='local') outside `if __name__ == '__main__':`."
+            ) from exc
+        try:
+            client = Client(cluster)
+        except BaseException:
+            cluster.close()
+            raise
+
+        def close() -> None:
+            client.close()
+            cluster.close()
+
+        return client, close, f"dask local cluster ({n} workers x {threads_per_worker} threads)"
+    try:
+        client = Client(str(scheduler), timeout="30s")
+    except OSError as exc:
+        raise QgmagError(
+            f"cannot connect to the Dask scheduler {scheduler!r} ({exc}); start it (dask "
+            "scheduler) or check the address, or use scheduler='local'."
+        ) from None
+    if n_workers:
+        client.wait_for_workers(n_workers)
+    return client, client.close, f"dask scheduler {scheduler}"
+
+
+class DaskRunner:
+    """A runner of :func:`qgmag.compute` (see its ``runner`` protocol) on a Dask client.
+
+    Parameters
+    ----------
+    client : a distributed.Client.
+    window : most chunks in flight or awaiting summation (default 4 per worker thread,
+        re-read every few seconds, so a cluster that scales up gets more).
+    """
+
+    def __init__(self, client: Any, window: int | None = None) -> None:
+        self.client = client
+        self.window = window
+        self._model_id: int | None = None
+        self._model_future: Any = None
+        self._generation = 0
+        self._threads = 0
+        self._threads_read = -float("inf")
+
+    def _scatter(self, model: Model) -> Any:
+        self._model_future = self.client.scatter(model, broadcast=True, hash=False)
+        self._model_id = id(model)
+        self._generation += 1
+        return self._model_future
+
+    def _window(self) -> int:
+        if self.window is not None:
+            return self.window
+        now = time.monotonic()
+        if now - self._threads_read > _REFRESH_S:
+            self._threads = sum(self.client.nthreads().values())
+            self._threads_read = now
+        return max(CHUNKS_PER_THREAD * self._threads, 2 * CHUNKS_PER_THREAD)
+
+    def __call__(
+        self,
+        model: Model,
+        plan: IntegrationPlan,
+        progress: Callable[[int, int], None] | None = None,
+        state: OrderedSum | None = None,
+    ) -> PartialSums:
+        from distributed import as_completed
+        from distributed.scheduler import KilledWorker
+
+        if state is None:
+            state = OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
+        if progress is not None:
+            progress(state.points_done, state.n_points)
+        if self._model_id != id(model):
+            self._scatter(model)
+        client = self.client
+        todo = list(state.todo())
+        position = 0
+        in_flight: dict[Any, tuple[int, int]] = {}  # future -> (chunk index, model generation)
+        lost = 0
+        done = as_completed(with_results=False)
+
+        def submit(index: int) -> None:
+            start, stop = state.bounds[index]
+            future = client.submit(
+                chunk_task, self._model_future, plan, start, stop, pure=False
+            )
+            in_flight[future] = (index, self._generation)
+            done.add(future)
+
+        def fill() -> None:
+            nonlocal position
+            limit = state.folded + self._window()
+            while position < len(todo) and todo[position] < limit:
+                submit(todo[position])
+                position += 1
+
+        try:
+            fill()
+            for future in done:
+                index, generation = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except CancelledError:  # a dependency (the scattered model) was lost
+                    lost += 1
+                    if lost > _MAX_RESCATTER:
+                        raise
+                    if generation == self._generation:
+                        self._scatter(model)
+                    submit(index)
+                    continue
+                except KilledWorker as exc:
+                    start, stop = state.bounds[index]
+                    raise QgmagError(
+                        f"chunk {index} (k-points {start}..{stop - 1}) was running on workers "
+                        f"that died repeatedly ({exc}); a worker probably ran out of memory: "
+                        "use a smaller chunk_size or workers with more memory."
+                    ) from None
+                finally:
+                    del future
+                state.add(index, result)
+                if progress is not None:
+                    progress(state.points_done, state.n_points)
+                fill()
+        finally:
+            if in_flight:
+                client.cancel(list(in_flight))
+        return state.total()
