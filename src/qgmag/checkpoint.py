@@ -374,8 +374,7 @@ class Checkpoint:
     def dirty(self) -> bool:
         """Whether chunks were added since the file was last written (or read)."""
         return any(
-            state.n_done != self._written.get(name, 0)
-            for name, (_, state) in self._states.items()
+            state.n_done != self._written.get(name, 0) for name, (_, state) in self._states.items()
         )
 
     def maybe_save(self) -> None:
@@ -444,7 +443,13 @@ class Checkpoint:
 
     def remove(self) -> None:
         """Delete the file (after a successful run)."""
+        if not self.path.exists():  # never written (or its folder is gone)
+            return
         try:
             self.path.unlink()
-        except FileNotFoundError:
-            pass
+        except OSError as exc:  # e.g. a read-only folder: the results are fine
+            warnings.warn(
+                f"could not delete the checkpoint {str(self.path)!r} after the run ({exc}).",
+                QgmagWarning,
+                stacklevel=3,
+            )

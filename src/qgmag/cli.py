@@ -134,10 +134,21 @@ def run(
         ),
     ] = None,
     workers: Annotated[
-        int | None, typer.Option("--workers", help="Workers of a local cluster.")
+        int | None,
+        typer.Option(
+            "--workers",
+            help="Workers of a local cluster (default: one per core); with a scheduler "
+            "address, the number of workers to wait for before starting.",
+        ),
     ] = None,
     resume: Annotated[
-        bool, typer.Option("--resume", help="Resume from <output>/checkpoint.qgck.")
+        bool,
+        typer.Option(
+            "--resume",
+            help="Continue from the checkpoint (<output>/checkpoint.qgck unless [run] "
+            "checkpoint names a file) and keep saving it; without a checkpoint the run "
+            "starts fresh, so batch jobs can always pass it.",
+        ),
     ] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the standard plots.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
@@ -154,7 +165,18 @@ def run(
         if resume:
             overrides.append("run.resume=true")
         cfg = load_config(config, overrides, output=output)
-        ds, files = _run(cfg, overrides, plots=not no_plots, progress=not quiet)
+        with _interrupt_on_sigterm():
+            try:
+                ds, files = _run(cfg, overrides, plots=not no_plots, progress=not quiet)
+            except KeyboardInterrupt:
+                checkpoint = cfg.run.checkpoint
+                if checkpoint is not None and checkpoint.is_file():
+                    _err(
+                        f"interrupted: partial sums saved in {checkpoint}; rerun the same "
+                        "command with --resume to continue."
+                    )
+                    raise typer.Exit(130) from None
+                raise
     if json_out:
         from qgmag.results import results_to_json
 
@@ -163,6 +185,30 @@ def run(
         typer.echo(f"wrote {len(files)} files to {cfg.run.output}:")
         for f in files:
             typer.echo(f"  {f.name}")
+
+
+@contextmanager
+def _interrupt_on_sigterm() -> Iterator[None]:
+    """Treat SIGTERM (a batch system's time limit, ``scancel``) like Ctrl-C while running.
+
+    The integration then stops the same way: the checkpoint (if any) is saved and the
+    workers are shut down, instead of the process dying with its partial sums.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tuple[Any, list[Path]]:
@@ -176,8 +222,8 @@ def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tupl
     if missing:
         raise ConfigError(
             f"this qgmag installation does not support {missing} (parallel execution and "
-            "checkpoints); remove [run] scheduler/workers/checkpoint/resume and --scheduler/"
-            "--workers/--resume to run serially."
+            "checkpoints); remove [run] scheduler/workers/checkpoint/checkpoint_interval/"
+            "resume and --scheduler/--workers/--resume to run serially."
         )
     out = cfg.run.output
     try:

@@ -156,6 +156,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "when `resume` is set)",
         ),
         "resume": Key("bool", False, "resume from the checkpoint file"),
+        "checkpoint_interval": Key(
+            "float", 60.0, "seconds between checkpoint saves, >= 0 (0: after every chunk)"
+        ),
     },
     "bands": {
         "path": Key(
@@ -277,6 +280,7 @@ class RunConfig:
     workers: int | None = None
     checkpoint: Path | None = None
     resume: bool = False
+    checkpoint_interval: float | None = None
 
     def execution_kwargs(self) -> dict[str, Any]:
         """Parallel/checkpoint keywords of qgmag.compute, only those the user set."""
@@ -289,6 +293,8 @@ class RunConfig:
             out["checkpoint"] = self.checkpoint
         if self.resume:
             out["resume"] = True
+        if self.checkpoint_interval is not None:
+            out["checkpoint_interval"] = self.checkpoint_interval
         return out
 
 
@@ -645,6 +651,10 @@ def _run_config(table: dict[str, Any], default_output: Path) -> RunConfig:
         out["scheduler"] = scheduler
     if "workers" in table:
         out["workers"] = _int(table["workers"], _where("run", "workers"), minimum=1)
+    if "checkpoint_interval" in table:
+        out["checkpoint_interval"] = _float(
+            table["checkpoint_interval"], _where("run", "checkpoint_interval"), minimum=0.0
+        )
     checkpoint = table.get("checkpoint", False)
     if isinstance(checkpoint, bool):
         wanted = checkpoint or out.get("resume", False)

@@ -3,8 +3,9 @@
 ``qgmag.compute(..., scheduler=...)`` runs the k-chunks of the integration as Dask tasks:
 
 * ``"local"`` — a :class:`distributed.LocalCluster` of ``n_workers`` processes (default:
-  one per CPU core) with ``threads_per_worker`` threads each, started for the call and
-  closed at its end;
+  the cores this process may use, divided by ``threads_per_worker``) with
+  ``threads_per_worker`` threads each, started for the call and closed at its end (its
+  dashboard, if bokeh is installed, on a free port);
 * ``"tcp://host:port"`` — an existing scheduler (``dask scheduler`` + ``dask worker``, or
   a dask-jobqueue cluster's ``cluster.scheduler_address``); the client is closed at the
   end, the cluster is not touched;
@@ -19,13 +20,14 @@ or the order in which chunks finish (BLAS inside a chunk aside). If a worker die
 chunks are rerun elsewhere by the scheduler (a LocalCluster's nanny also restarts the
 worker); if every copy of the scattered model is lost, it is scattered again.
 
-Inside a task, BLAS/OpenMP thread pools are limited to one thread (threadpoolctl), and
-a local cluster's workers are started with ``OMP/OPENBLAS/MKL_NUM_THREADS=1``: parallelism
-comes from workers and threads, and n_workers x threads_per_worker processes each
-spawning a BLAS thread per core would oversubscribe the machine.
+Every task sets the BLAS/OpenMP thread pools of its worker to one thread (threadpoolctl;
+left so, as Dask's nannies also do by default), and a local cluster's workers are started
+with ``OMP/OPENBLAS/MKL_NUM_THREADS=1``: parallelism comes from workers and threads, and
+n_workers x threads_per_worker processes each spawning a BLAS thread per core would
+oversubscribe the machine.
 
-Dask is imported only here, and this module only when a scheduler is requested:
-``import qgmag`` and serial runs never import Dask.
+Dask is imported only here, inside the functions that need it, and this module only when
+execution keywords are passed: ``import qgmag`` and serial runs never import Dask.
 """
 
 from __future__ import annotations
@@ -55,22 +57,36 @@ _REFRESH_S = 5.0
 #: times the scattered model may be lost and re-sent before giving up
 _MAX_RESCATTER = 5
 
-_controller: Any = None
+
+def limit_blas_threads() -> None:
+    """Set BLAS/OpenMP thread pools of this process (this thread, for OpenMP) to one thread.
+
+    Called at the start of every Dask task; the limit is not undone afterwards: a worker
+    exists to run tasks side by side, and one BLAS thread per worker thread is also what
+    Dask's nannies set by default (``OMP_NUM_THREADS=1``, ...). Libraries are looked up
+    afresh each time (a fraction of a millisecond), so BLAS libraries loaded after the
+    first task, and limits changed by other tasks in between, are covered.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # applied at once and kept (the limiter is not restored)
 
 
 def chunk_task(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
-    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS limited to one thread."""
-    global _controller
+    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS on one thread (a Dask task)."""
     try:
-        if _controller is None:
-            from threadpoolctl import ThreadpoolController
+        limit_blas_threads()
+    except Exception:  # pragma: no cover - threadpoolctl failing: run with BLAS as it is
+        pass
+    return integrate_chunk(model, plan, start, stop)
 
-            _controller = ThreadpoolController()
-        limit = _controller.limit(limits=1)
-    except Exception:  # pragma: no cover - threadpoolctl missing or failing: run as is
-        return integrate_chunk(model, plan, start, stop)
-    with limit:
-        return integrate_chunk(model, plan, start, stop)
+
+def available_cores() -> int:
+    """CPU cores this process may run on (its affinity mask: a batch job's allocation)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return os.cpu_count() or 1
 
 
 def is_client(obj: object) -> bool:
@@ -98,10 +114,11 @@ def check_scheduler(scheduler: object, n_workers: object, threads_per_worker: ob
             continue
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise QgmagError(f"{name} must be a positive integer; got {value!r}.")
-    if scheduler is None and n_workers is not None:
+    if scheduler is None and (n_workers is not None or threads_per_worker != 1):
+        name = "n_workers" if n_workers is not None else "threads_per_worker"
         raise QgmagError(
-            "n_workers needs a scheduler: pass scheduler='local' to run on n_workers local "
-            "processes (or a scheduler address / Client)."
+            f"{name} needs a scheduler: pass scheduler='local' to run on local worker "
+            "processes (or a scheduler address / Client); without one the run is serial."
         )
 
 
@@ -111,8 +128,9 @@ def open_client(
     """(client, close, description) for the ``scheduler`` keyword of qgmag.compute.
 
     ``n_workers`` sizes a local cluster; for a remote scheduler or a Client it is the
-    number of workers to wait for before starting (useful while a batch system is still
-    starting them).
+    number of workers to wait for before starting (default 1; useful while a batch
+    system is still starting them). The wait has no time limit: the model can only be
+    sent once a worker exists (an adaptive cluster needs a minimum of one worker).
     """
     try:
         from distributed import Client, LocalCluster
@@ -123,8 +141,7 @@ def open_client(
         ) from None
     if is_client(scheduler):
         client = scheduler
-        if n_workers:
-            client.wait_for_workers(n_workers)  # type: ignore[union-attr]
+        client.wait_for_workers(n_workers or 1)  # type: ignore[union-attr]
         return client, lambda: None, "dask client " + str(client.scheduler.address)  # type: ignore[union-attr]
     if scheduler == "local":
         import multiprocessing
@@ -135,7 +152,7 @@ def open_client(
                 "script: put the calling code of the script under "
                 "`if __name__ == '__main__':` (worker processes re-import it)."
             )
-        n = n_workers or os.cpu_count() or 1
+        n = n_workers or max(1, available_cores() // threads_per_worker)
         try:
             cluster = LocalCluster(
                 n_workers=n,
@@ -146,9 +163,9 @@ def open_client(
             )
         except RuntimeError as exc:
             raise QgmagError(
-                f"the local Dask cluster failed to start ({str(exc).rstrip('.')}; the workers' errors are "
-                "printed above). A common cause is a script that calls qgmag.compute("
-                "scheduler='local') outside `if __name__ == '__main__':`."
+                f"the local Dask cluster failed to start ({str(exc).rstrip('.')}; the "
+                "workers' errors are printed above). A common cause is a script that calls "
+                "qgmag.compute(scheduler='local') outside `if __name__ == '__main__':`."
             ) from exc
         try:
             client = Client(cluster)
@@ -161,16 +178,35 @@ def open_client(
             cluster.close()
 
         return client, close, f"dask local cluster ({n} workers x {threads_per_worker} threads)"
-    try:
-        client = Client(str(scheduler), timeout="30s")
+    try:  # waits up to distributed.comm.timeouts.connect (Dask config, default 30 s)
+        client = Client(str(scheduler))
     except OSError as exc:
         raise QgmagError(
             f"cannot connect to the Dask scheduler {scheduler!r} ({exc}); start it (dask "
             "scheduler) or check the address, or use scheduler='local'."
         ) from None
-    if n_workers:
-        client.wait_for_workers(n_workers)
+    try:
+        client.wait_for_workers(n_workers or 1)
+    except BaseException:
+        client.close()
+        raise
     return client, client.close, f"dask scheduler {scheduler}"
+
+
+def _killed_message(index: int, bounds: tuple[int, int], exc: BaseException) -> str:
+    """The message of a chunk whose every attempt died with its worker (KilledWorker)."""
+    try:
+        last = f" (last on {exc.last_worker.address})"  # type: ignore[attr-defined]
+        attempts = f"{exc.allowed_failures + 1} "  # type: ignore[attr-defined]
+    except Exception:  # the exception's details did not survive the trip
+        last, attempts = "", ""
+    start, stop = bounds
+    return (
+        f"chunk {index} (k-points {start}..{stop - 1}) was started on {attempts}workers and "
+        f"each of them died while running it{last}; a worker probably ran out of memory: use "
+        "a smaller chunk_size, fewer threads per worker or workers with more memory (or raise "
+        "distributed.scheduler.allowed-failures if workers are killed for other reasons)."
+    )
 
 
 class DaskRunner:
@@ -186,7 +222,7 @@ class DaskRunner:
     def __init__(self, client: Any, window: int | None = None) -> None:
         self.client = client
         self.window = window
-        self._model_id: int | None = None
+        self._model: Model | None = None
         self._model_future: Any = None
         self._generation = 0
         self._threads = 0
@@ -194,7 +230,7 @@ class DaskRunner:
 
     def _scatter(self, model: Model) -> Any:
         self._model_future = self.client.scatter(model, broadcast=True, hash=False)
-        self._model_id = id(model)
+        self._model = model
         self._generation += 1
         return self._model_future
 
@@ -221,20 +257,20 @@ class DaskRunner:
             state = OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
         if progress is not None:
             progress(state.points_done, state.n_points)
-        if self._model_id != id(model):
+        if self._model is not model:
             self._scatter(model)
         client = self.client
         todo = list(state.todo())
         position = 0
         in_flight: dict[Any, tuple[int, int]] = {}  # future -> (chunk index, model generation)
-        lost = 0
-        done = as_completed(with_results=False)
+        rescattered = 0
+        # results are gathered by the client's event loop as tasks finish (a blocking
+        # future.result() per chunk would cost one round trip each, in sequence)
+        done = as_completed(with_results=True, raise_errors=False)
 
         def submit(index: int) -> None:
             start, stop = state.bounds[index]
-            future = client.submit(
-                chunk_task, self._model_future, plan, start, stop, pure=False
-            )
+            future = client.submit(chunk_task, self._model_future, plan, start, stop, pure=False)
             in_flight[future] = (index, self._generation)
             done.add(future)
 
@@ -247,27 +283,30 @@ class DaskRunner:
 
         try:
             fill()
-            for future in done:
+            for future, result in done:
                 index, generation = in_flight.pop(future)
-                try:
-                    result = future.result()
-                except CancelledError:  # a dependency (the scattered model) was lost
-                    lost += 1
-                    if lost > _MAX_RESCATTER:
-                        raise
+                failed = future.status == "error"
+                del future
+                if isinstance(result, CancelledError):
+                    # every worker holding the scattered model died (or the task was
+                    # cancelled with it): send the model again, once per lost copy, and
+                    # resubmit the chunks that needed it
                     if generation == self._generation:
+                        rescattered += 1
+                        if rescattered > _MAX_RESCATTER:
+                            raise QgmagError(
+                                f"the model sent to the Dask workers was lost {rescattered} "
+                                "times (every worker holding it died); check the workers' "
+                                "logs (memory limits, batch-job time limits)."
+                            ) from None
                         self._scatter(model)
                     submit(index)
                     continue
-                except KilledWorker as exc:
-                    start, stop = state.bounds[index]
-                    raise QgmagError(
-                        f"chunk {index} (k-points {start}..{stop - 1}) was running on workers "
-                        f"that died repeatedly ({exc}); a worker probably ran out of memory: "
-                        "use a smaller chunk_size or workers with more memory."
-                    ) from None
-                finally:
-                    del future
+                if failed:  # (type, exception, traceback) of the task's exception
+                    _, exc, traceback = result
+                    if isinstance(exc, KilledWorker):
+                        raise QgmagError(_killed_message(index, state.bounds[index], exc)) from None
+                    raise exc.with_traceback(traceback)
                 state.add(index, result)
                 if progress is not None:
                     progress(state.points_done, state.n_points)

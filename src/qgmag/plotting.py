@@ -9,7 +9,7 @@ in the target folder, then ``os.replace``).
   the value vs μ (eV), one line per temperature and non-zero tensor component, per-cell
   units where available, ±convergence error shaded when ``<name>_error`` exists. The
   orbital magnetization is drawn with its local (m f0) and itinerant (Berry-curvature)
-  terms; the Chern number as a step plot.
+  terms; the Chern number with dotted guides at the integers.
 * :func:`plot_bands` — bands along a :class:`~qgmag.kspace.path.KPath` coloured by a band
   quantity of :func:`qgmag.band_geometry`.
 * :func:`plot_bz_map` — a band quantity (one band, or summed over bands with f0(ε - μ, T))
@@ -34,11 +34,12 @@ import xarray as xr
 from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from qgmag.errors import QgmagError
 from qgmag.geometry.dataset import BAND_QUANTITIES
-from qgmag.kspace.path import KPath, standard_vertices
+from qgmag.kspace.path import KPath, high_symmetry_points
 from qgmag.models.base import FloatArray, Model
 from qgmag.models.continuum import Box, ContinuumModel, Disk
 from qgmag.observables import OBSERVABLES
@@ -323,9 +324,14 @@ def draw_observable(
     (:data:`ROUND_OFF_PER_CELL` μ_B per cell, or per Å^d for SI values), are left out and
     named in the title. Colours distinguish components (or temperatures when there is one
     component), line styles temperatures. For ``orbital_magnetization`` the local and
-    itinerant terms are drawn dashed and dotted in the colour of their total. Very large or
-    small SI values are scaled by a power of ten shown in the axis label. Returns
-    ``{"components", "omitted", "all_zero", "per_cell", "scale"}``.
+    itinerant terms are drawn dashed and dotted in the colour of their total; lines of
+    later temperatures are thinner so that coinciding curves stay visible. Very large or
+    small SI values are scaled by a power of ten shown in the axis label. Every data line
+    carries the gid ``"<variable>:<component>:<T>K"`` (e.g.
+    ``"orbital_magnetization_local_per_cell:z:0K"``; component "-" for scalars), so the
+    plotted values can be read back. Returns ``{"components", "omitted", "all_zero",
+    "per_cell", "scale"}``; ``scale`` is the exponent p of the axis factor 10^p (the
+    plotted numbers are value / 10^p).
     """
     if name not in ds.data_vars:
         raise QgmagError(f"{name!r} is not in the results; they hold {sorted(ds.data_vars)}.")
@@ -338,11 +344,13 @@ def draw_observable(
     temps = np.asarray(var["temperature"].values, dtype=float)
     suffix = "_per_cell" if per_cell else ""
     terms = {"total": var}
+    var_names = {"total": str(var.name)}
     if name == "orbital_magnetization":
         for part in ("local", "itinerant"):
             key = f"{name}_{part}{suffix}"
             if key in ds.data_vars:
                 terms[part] = _ordered(ds[key])[0]
+                var_names[part] = key
     error = None
     if f"{name}_error" in ds.data_vars:
         error = _ordered(ds[f"{name}_error"])[0]
@@ -351,10 +359,10 @@ def draw_observable(
             pc = np.asarray(ds[f"{name}_per_cell"].values, dtype=float)
             norm = float(np.sum(si * si))
             error = error * (float(np.sum(pc * si)) / norm if norm > 0 else 0.0)
-    step = name == "chern_number"
+    integer_valued = name == "chern_number"
     exponent = (
         0
-        if (all_zero or step)
+        if (all_zero or integer_valued)
         else _power_of_ten(
             [
                 np.asarray(t.sel(sel).values, dtype=float)
@@ -366,12 +374,11 @@ def draw_observable(
     )
     scale = 10.0**-exponent
     many_comps = len(comps) > 1
-    combos = list(itertools.product(range(len(comps)), range(len(temps))))
-    colour_by_combo = many_comps and len(terms) > 1 and len(temps) > 1
-    comp_handles, temp_handles = [], []
-    from matplotlib.lines import Line2D
-
-    for c_index, t_index in combos:
+    many_temps = len(temps) > 1
+    many_terms = len(terms) > 1
+    colour_by_combo = many_comps and many_terms and many_temps
+    handles: list[Line2D] = []
+    for c_index, t_index in itertools.product(range(len(comps)), range(len(temps))):
         comp, sel = comps[c_index]
         temp = temps[t_index]
         if colour_by_combo:
@@ -380,19 +387,20 @@ def draw_observable(
             colour, tstyle = f"C{c_index % 10}", _LINESTYLES[t_index % len(_LINESTYLES)]
         else:
             colour, tstyle = f"C{t_index % 10}", "-"
+        # lines of later temperatures are drawn thinner, on top: where the curves coincide
+        # (a temperature too low to matter) every one stays visible
+        width = 1.0 - 0.4 * t_index / max(len(temps) - 1, 1) if tstyle == "-" else 1.0
         for part, source in terms.items():
             y = scale * np.asarray(source.isel(temperature=t_index).sel(sel).values, dtype=float)
             kwargs: dict[str, Any] = {
                 "color": colour,
-                "linestyle": _TERM_STYLES[part] if len(terms) > 1 else tstyle,
-                "linewidth": 2.0 if part == "total" else 1.3,
+                "linestyle": _TERM_STYLES[part] if many_terms else tstyle,
+                "linewidth": width * (2.2 if part == "total" else 1.5),
+                "gid": f"{var_names[part]}:{comp or '-'}:{temp:g}K",
             }
-            if mu.size == 1 or (mu.size <= 15 and part == "total" and not step):
+            if mu.size == 1 or (mu.size <= 15 and part == "total"):
                 kwargs.update(marker="o", markersize=3.5)
-            if step and mu.size > 1:
-                ax.step(mu, y, where="mid", **kwargs)
-            else:
-                ax.plot(mu, y, **kwargs)
+            ax.plot(mu, y, **kwargs)
             if part == "total" and error is not None:
                 err = scale * np.asarray(
                     error.isel(temperature=t_index).sel(sel).values, dtype=float
@@ -400,23 +408,26 @@ def draw_observable(
                 ax.fill_between(mu, y - err, y + err, color=colour, alpha=0.25, linewidth=0)
         if colour_by_combo:
             label = f"{_component_symbol(name, comp)}, {temp:g} K"
-            comp_handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
-        else:
-            if t_index == 0 and many_comps:
-                comp_handles.append(
-                    Line2D([], [], color=colour, linewidth=2, label=_component_symbol(name, comp))
-                )
-            if c_index == 0:
-                temp_handles.append(
-                    Line2D(
-                        [],
-                        [],
-                        color="0.3" if many_comps else colour,
-                        linestyle=tstyle if len(terms) == 1 else "-",
-                        linewidth=2,
-                        label=f"{temp:g} K",
-                    )
-                )
+            handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
+        elif many_comps and t_index == 0:
+            label = _component_symbol(name, comp)
+            handles.append(Line2D([], [], color=colour, linewidth=2, label=label))
+    if many_temps and not colour_by_combo:
+        for t_index, temp in enumerate(temps):
+            style = "-" if many_terms or not many_comps else _LINESTYLES[t_index % 4]
+            colour = "0.3" if many_comps else f"C{t_index % 10}"
+            handles.append(
+                Line2D([], [], color=colour, linestyle=style, linewidth=2, label=f"{temp:g} K")
+            )
+    if many_terms:
+        labels = {
+            "total": "total",
+            "local": r"local, $m_n f_0$",
+            "itinerant": r"itinerant, $\Omega_n$ term",
+        }
+        handles.extend(
+            Line2D([], [], color="0.3", linestyle=_TERM_STYLES[p], label=labels[p]) for p in terms
+        )
     units = unit_label(raw_units, per_cell)
     if exponent:
         units = f"$10^{{{exponent}}}$ {units}".strip()
@@ -427,7 +438,7 @@ def draw_observable(
     ax.set_xlabel(r"$\mu$ (eV)")
     ax.set_ylabel(_with_units(symbol, units))
     ax.axhline(0.0, color="0.6", linewidth=0.6, zorder=0)
-    if step:
+    if integer_valued:  # dotted guides at the integers (the values in a gap at T = 0)
         lo, hi = ax.get_ylim()
         if hi - lo >= 2.5:
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -448,18 +459,8 @@ def draw_observable(
     if mu.size > 1:
         ax.set_xlim(mu.min(), mu.max())
     ax.grid(alpha=0.25)
-    legends = []
-    if comp_handles:
-        legends.append(ax.legend(handles=comp_handles, fontsize="small", loc="best"))
-    if temp_handles and (len(temps) > 1 or not comp_handles):
-        if legends:
-            ax.add_artist(legends[-1])
-        legends.append(ax.legend(handles=temp_handles, fontsize="small", loc="best"))
-    if len(terms) > 1:
-        proxies = [Line2D([], [], color="0.3", linestyle=_TERM_STYLES[p], label=p) for p in terms]
-        if legends:
-            ax.add_artist(legends[-1])
-        ax.legend(handles=proxies, fontsize="small", loc="lower right")
+    if handles:
+        ax.legend(handles=handles, fontsize="small", loc="best", framealpha=0.9)
     if title:
         desc = _OBSERVABLE_SYMBOLS.get(name, ("", name.replace("_", " ")))[1]
         model = _model_name(ds)
@@ -565,16 +566,51 @@ def degenerate_average(energy: np.ndarray, values: np.ndarray, tol: float) -> np
     return (sums / np.maximum(counts, 1))[flat].reshape(values.shape)
 
 
-def _symmetric_norm(values: np.ndarray, percentile: float) -> tuple[Normalize, bool, float]:
-    """Norm symmetric about 0; clipped at a percentile of |values| when spikes dominate."""
-    finite = np.abs(values[np.isfinite(values)])
-    top = float(finite.max()) if finite.size else 0.0
+def _colour_scale(
+    values: np.ndarray, percentile: float, diverging: str
+) -> tuple[Normalize, Any, bool, float]:
+    """(norm, colormap, clipped, limit) of a colour scale that keeps 0 at the neutral colour.
+
+    Signed data get the ``diverging`` colormap, symmetric about 0. Data of one sign (the
+    diagonal quantum metric, a band's orbital moment; values of the other sign below 0.1%
+    of the range, invisible on the scale, are ignored) get the half of it on their side
+    of 0, so the whole colour range resolves them. When a few spikes (Berry curvature near
+    small gaps) exceed twice the ``percentile``-th percentile of |value| the scale is
+    clipped there, or at three times the 90th percentile if that is lower (a heavy tail,
+    as Ω ~ 1/k² near a Weyl node); ``clipped`` is then True and ``limit`` the clip value.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import LinearSegmentedColormap
+
+    cmap = colormaps[diverging]
+    finite = values[np.isfinite(values)]
+    top = float(np.max(np.abs(finite))) if finite.size else 0.0
     if top == 0.0:
-        return Normalize(-1.0, 1.0), False, 0.0
-    clip = float(np.percentile(finite, percentile))
-    if clip > 0 and top > 2.0 * clip:
-        return Normalize(-clip, clip), True, clip
-    return Normalize(-top, top), False, top
+        return Normalize(-1.0, 1.0), cmap, False, 0.0
+    clip = float(np.percentile(np.abs(finite), percentile))
+    clipped = bool(clip > 0 and top > 2.0 * clip)
+    if clipped:  # resolve the bulk of the values, not only the tail
+        clip = min(clip, 3.0 * float(np.percentile(np.abs(finite), 90.0))) or clip
+    limit = clip if clipped else top
+    tiny = 1e-3 * limit  # below the resolution of the colour scale
+    if finite.min() >= -tiny or finite.max() <= tiny:
+        upper = bool(finite.min() >= -tiny)
+        half = cmap(np.linspace(0.5, 1.0, 128) if upper else np.linspace(0.0, 0.5, 128))
+        one_sided = LinearSegmentedColormap.from_list(f"{diverging}_half", half)
+        norm = Normalize(0.0, limit) if upper else Normalize(-limit, 0.0)
+        return norm, one_sided, clipped, limit
+    return Normalize(-limit, limit), cmap, clipped, limit
+
+
+def _extend(norm: Normalize, clipped: bool) -> str:
+    """Colour-bar extension arrows of a clipped scale."""
+    if not clipped:
+        return "neither"
+    if norm.vmin == 0.0:
+        return "max"
+    if norm.vmax == 0.0:
+        return "min"
+    return "both"
 
 
 def _colourbar_label(symbol: str, units: str, clipped: bool, vmax: float, extra: str = "") -> str:
@@ -620,14 +656,14 @@ def bands_figure(
         pad = 0.04 * max(float(np.ptp(energy)), 1e-3)
         lo, hi = float(energy.min()) - pad, float(energy.max()) + pad
     visible = (energy >= lo) & (energy <= hi)
+    cmap: Any
     if quantity == "energy":
         norm = Normalize(lo, hi)
         cmap, clipped, vmax = "viridis", False, 0.0
     else:
-        norm, clipped, vmax = _symmetric_norm(
-            values[visible] if visible.any() else values, percentile
+        norm, cmap, clipped, vmax = _colour_scale(
+            values[visible] if visible.any() else values, percentile, "coolwarm"
         )
-        cmap = "coolwarm"
     fig = Figure(figsize=(6.4, 4.6), layout="constrained")
     ax = fig.add_subplot()
     mappable = None
@@ -637,10 +673,12 @@ def bands_figure(
             continue
         points = np.column_stack([x, e])
         segments = np.stack([points[:-1], points[1:]], axis=1)
-        ax.plot(x, e, color="0.15", linewidth=0.5, zorder=1)
-        lc = LineCollection(segments, cmap=cmap, norm=norm, linewidths=2.4, zorder=2)
+        # a dark rim under the coloured band keeps pale (near-zero) stretches visible
+        ax.plot(x, e, color="0.3", linewidth=3.3, solid_capstyle="round", zorder=1)
+        lc = LineCollection(segments, cmap=cmap, norm=norm, linewidths=2.3, zorder=2)
         lc.set_array(0.5 * (values[:-1, n] + values[1:, n]))
         lc.set_capstyle("round")
+        lc.set_gid(f"band:{n}")
         ax.add_collection(lc)
         mappable = lc
     for t in kpath.ticks[1:-1] + kpath.offset:
@@ -667,8 +705,7 @@ def bands_figure(
     name = str(bands.attrs.get("model", ""))
     ax.set_title((f"{name}: " if name else "") + f"bands coloured by {symbol}", fontsize="medium")
     if mappable is not None:
-        extend = "both" if clipped else "neither"
-        cbar = fig.colorbar(mappable, ax=ax, extend=extend, pad=0.02)
+        cbar = fig.colorbar(mappable, ax=ax, extend=_extend(norm, clipped), pad=0.02)
         cbar.set_label(_colourbar_label(symbol, units, clipped, vmax, averaged))
     return fig
 
@@ -712,10 +749,13 @@ def plot_bands(
     energy_window : (e_min, e_max) in eV shown; default: all bands.
     outfile : file name without extension; ``formats`` the extensions written.
 
-    The colour scale is diverging and symmetric about zero; when a few spikes (Berry
-    curvature near small gaps) exceed twice the 99th percentile of |value| of the shown
-    bands the scale is clipped there (the colour bar says so). Values inside degenerate
-    sets are replaced by the set mean (per-band values there depend on the basis).
+    The colour scale keeps 0 at the neutral colour: diverging and symmetric for signed
+    values, one-sided for values of one sign (e.g. g_xx). When a few spikes (Berry
+    curvature near small gaps or Weyl nodes) exceed twice the 99th percentile of |value|
+    of the shown bands the scale is clipped (the colour bar says so; see
+    :func:`_colour_scale`). Values inside degenerate sets are replaced by the set mean
+    (per-band values there depend on the basis). Each band's coloured line carries the
+    gid ``"band:<n>"``; its colour array holds the segment means of the values.
     """
     fig = bands_figure(model, kpath, quantity, component, mu=mu, energy_window=energy_window)
     return save_figure(fig, outfile, formats)
@@ -850,13 +890,14 @@ def bz_map_figure(
     grid = result.reshape(gy.shape)
     if isinstance(model, ContinuumModel) and isinstance(model.domain, Disk):
         grid = np.where(np.hypot(gx, gy) <= model.domain.radius, grid, np.nan)
+    cmap: Any
     if quantity == "energy" and band is not None:
         finite = grid[np.isfinite(grid)]
         norm, clipped, vmax, cmap = Normalize(finite.min(), finite.max()), False, 0.0, "viridis"
     else:
-        norm, clipped, vmax = _symmetric_norm(grid, percentile)
-        cmap = "RdBu_r"
-    fig = Figure(figsize=(5.8, 4.8), layout="constrained")
+        norm, cmap, clipped, vmax = _colour_scale(grid, percentile, "RdBu_r")
+    aspect = float((ys[-1] - ys[0]) / (xs[-1] - xs[0]))
+    fig = Figure(figsize=(6.4, float(np.clip(4.6 * aspect + 1.1, 3.0, 8.0))), layout="constrained")
     ax = fig.add_subplot()
     mesh = ax.pcolormesh(gx, gy, grid, cmap=cmap, norm=norm, shading="nearest", rasterized=True)
     if outline is not None:
@@ -888,19 +929,27 @@ def bz_map_figure(
     if details:
         title += "\n" + ", ".join(details)
     ax.set_title(title, fontsize="medium")
-    cbar = fig.colorbar(mesh, ax=ax, extend="both" if clipped else "neither", shrink=0.9)
+    cbar = fig.colorbar(mesh, ax=ax, extend=_extend(norm, clipped))
     cbar.set_label(_colourbar_label(cbar_symbol, units, clipped, vmax))
+    _fit_height(fig, ax)
     return fig
 
 
+def _fit_height(fig: Figure, ax: Any) -> None:
+    """Trim the figure height to an equal-aspect axes, so the colour bar matches it."""
+    for _ in range(2):
+        fig.draw_without_rendering()
+        box = ax.get_position(original=True)
+        drawn = ax.get_position(original=False)
+        spare = (box.height - drawn.height) * fig.get_figheight()
+        if spare < 0.05:
+            return
+        fig.set_figheight(max(fig.get_figheight() - spare, 2.5))
+
+
 def _mark_points(ax: Any, recip: FloatArray) -> None:
-    """Mark and label the vertices of the standard 2D path (Γ, K, M, ...)."""
-    labels, cart = standard_vertices(recip)
-    seen: set[str] = set()
-    for label, k in zip(labels, cart, strict=True):
-        if label in seen or label.startswith("("):
-            continue
-        seen.add(label)
+    """Mark and label the high-symmetry points of a 2D lattice (Γ, K, M, K', ...)."""
+    for label, k in high_symmetry_points(recip).items():
         ax.plot(*k, marker="o", color="k", markersize=3)
         ax.annotate(label, xy=k, xytext=(4, 4), textcoords="offset points", fontsize="medium")
 

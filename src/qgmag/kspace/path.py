@@ -7,9 +7,13 @@ positions of the vertices.
 
 Vertices are given in reduced coordinates of the model's reciprocal lattice vectors
 (k = Σ_a c_a b_a, as in ``[bands] path``) for lattice models and in Cartesian 1/Å for
-continuum models. Without vertices a standard path is chosen from the lattice:
+continuum models, or by the name of a high-symmetry point of the lattice
+(:func:`high_symmetry_points`). Without vertices a standard path is chosen from the
+lattice:
 
-* 2D hexagonal: Γ–K–M–Γ; square: Γ–X–M–Γ; rectangular: Γ–X–S–Y–Γ;
+* 2D hexagonal: Γ–K–M–K'–Γ (both valleys: K and K' differ when time reversal and
+  inversion are broken, as in the Haldane model with a mass); square: Γ–X–M–Γ;
+  rectangular: Γ–X–S–Y–Γ (X = (π/a, 0) along the model's first lattice vector);
 * 3D simple cubic: Γ–X–M–Γ–R–X; bcc: Γ–H–N–Γ–P–H; fcc: Γ–X–W–K–Γ–L–U–W–L–K
   (recognized from the lattice metric, whatever primitive cell is used);
 * any other lattice: Γ and the centres of the faces of the reciprocal cell, labelled by
@@ -35,7 +39,7 @@ _GAMMA_SPELLINGS = {"g", "gamma", "\\gamma", "$\\gamma$", "γ", "gm", "gam"}
 #: relative tolerance of the lattice classification (lengths and angles)
 _TOL = 1e-4
 
-Vertex = tuple[str, Sequence[float]]
+Vertex = tuple[str, Sequence[float | str]] | str
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,11 +87,18 @@ def make_path(model: Model, points: Sequence[Vertex] | None = None, n_points: in
     Parameters
     ----------
     model : a qgmag model (lattice or continuum).
-    points : sequence of ``(label, coords)``; coords are reduced coordinates of the
-        reciprocal lattice vectors (lattice models) or Cartesian 1/Å (continuum models).
-        "G", "Gamma" are written Γ. None: a standard path (see the module docstring).
+    points : sequence of vertices, each ``(label, coords)`` or a bare label. coords are
+        reduced coordinates of the reciprocal lattice vectors (lattice models; numbers or
+        fraction strings such as "1/3") or Cartesian 1/Å (continuum models). A bare label
+        names a high-symmetry point of the lattice (:func:`high_symmetry_points`, e.g.
+        ``["Γ", "K", "M", "K'", "Γ"]``). "G", "Gamma" are written Γ. None: a standard
+        path (see the module docstring).
     n_points : total number of k-points, vertices included; each segment gets a share
         proportional to its length (at least one step).
+
+    Raises :class:`~qgmag.errors.ConfigError` for fewer than two points, coordinates of
+    the wrong dimension, an unknown point name, coinciding consecutive points or
+    ``n_points`` < 2.
     """
     n_total = _check_n_points(n_points)
     dim = int(model.dim)
@@ -102,13 +113,21 @@ def make_path(model: Model, points: Sequence[Vertex] | None = None, n_points: in
             )
         if points is None:
             return _continuum_default(model, n_total)
-        labels, cart = _parse_points(points, dim, "Cartesian k in 1/Å (continuum model)")
+        named = {GAMMA: np.zeros(dim)}
+        labels, cart = _parse_points(
+            points, dim, "Cartesian k in 1/Å (continuum model)", named, "continuum model"
+        )
         return _build(labels, cart, None, n_total)
     recip = np.asarray(recip, dtype=float)
     if points is None:
         labels, cart = standard_vertices(recip)
     else:
-        labels, reduced = _parse_points(points, dim, "reduced coordinates of b1, b2(, b3)")
+        kind = _lattice_kind(recip)
+        lattice = f"{kind} lattice" if kind != "other" else "lattice that is not sc, bcc or fcc"
+        named = {label: k @ np.linalg.inv(recip) for label, k in _named_points(recip).items()}
+        labels, reduced = _parse_points(
+            points, dim, "reduced coordinates of b1, b2(, b3)", named, lattice
+        )
         cart = reduced @ recip
     return _build(labels, cart, recip, n_total)
 
@@ -124,6 +143,27 @@ def standard_vertices(reciprocal_lattice: FloatArray) -> tuple[list[str], FloatA
     if recip.shape == (3, 3):
         return _standard_3d(recip)
     raise QgmagError(f"reciprocal lattice must be 2x2 or 3x3; got shape {recip.shape}.")
+
+
+def high_symmetry_points(model_or_reciprocal: Model | FloatArray) -> dict[str, FloatArray]:
+    """Named high-symmetry points (Cartesian 1/Å) of a model's lattice.
+
+    Accepts a model or its reciprocal lattice (rows b_a in 1/Å). 2D hexagonal: Γ, K, K',
+    M; square: Γ, X, Y, M; rectangular: Γ, X, Y, S; cubic: Γ, X, M, R; bcc: Γ, H, N, P;
+    fcc: Γ, X, W, K, L, U (textbook points of the conventional cubic axes); any other
+    lattice and continuum models: Γ only. These are the names :func:`make_path` accepts
+    as bare labels.
+    """
+    if isinstance(model_or_reciprocal, Model):
+        recip = getattr(model_or_reciprocal, "reciprocal_lattice", None)
+        if recip is None or isinstance(model_or_reciprocal, ContinuumModel):
+            return {GAMMA: np.zeros(int(model_or_reciprocal.dim))}
+    else:
+        recip = model_or_reciprocal
+    recip = np.asarray(recip, dtype=float)
+    if recip.shape not in ((2, 2), (3, 3)):
+        raise QgmagError(f"reciprocal lattice must be 2x2 or 3x3; got shape {recip.shape}.")
+    return _named_points(recip)
 
 
 def lattice_type(lattice: FloatArray) -> str:
@@ -152,12 +192,33 @@ def _label(text: object) -> str:
     return GAMMA if label.lower() in _GAMMA_SPELLINGS else label
 
 
-def _parse_points(points: Sequence[Vertex], dim: int, meaning: str) -> tuple[list[str], FloatArray]:
+def _coordinate(value: object) -> float:
+    """A number or a fraction string such as "1/3"."""
+    if isinstance(value, str):
+        return float(Fraction(value.strip()))
+    if isinstance(value, bool):
+        raise TypeError("a coordinate must be a number")
+    return float(value)  # type: ignore[arg-type]
+
+
+def _parse_points(
+    points: Sequence[Vertex],
+    dim: int,
+    meaning: str,
+    named: dict[str, FloatArray],
+    lattice: str,
+) -> tuple[list[str], FloatArray]:
+    """Labels and coordinates (in the units of ``meaning``) of the path vertices."""
+    if isinstance(points, str | bytes):
+        raise ConfigError(
+            f"path points must be a list of points, not the string {points!r}: e.g. "
+            "['Γ', 'K', 'M'] or [('Γ', [0, 0]), ('X', [0.5, 0])]."
+        )
     try:
         items = list(points)
     except TypeError:
         raise ConfigError(
-            f"path points must be a list of (label, coords) pairs; got {points!r}."
+            f"path points must be a list of (label, coords) pairs or point names; got {points!r}."
         ) from None
     if len(items) < 2:
         raise ConfigError(
@@ -166,13 +227,24 @@ def _parse_points(points: Sequence[Vertex], dim: int, meaning: str) -> tuple[lis
         )
     labels, coords = [], []
     for i, item in enumerate(items):
+        if isinstance(item, str):
+            label = _label(item)
+            if label not in named:
+                raise ConfigError(
+                    f"unknown high-symmetry point {item!r} (path point {i}) for a {lattice}; "
+                    f"known points: {', '.join(named)}. Give other points as (label, "
+                    f"[k1, k2(, k3)]) ({meaning})."
+                )
+            labels.append(label)
+            coords.append(np.asarray(named[label], dtype=float))
+            continue
         try:
             label, k = item
-            vec = np.asarray(k, dtype=float)
-        except (TypeError, ValueError):
+            vec = np.array([_coordinate(x) for x in k], dtype=float)
+        except (TypeError, ValueError, ZeroDivisionError):
             raise ConfigError(
-                f"path point {i} must be (label, [k1, k2(, k3)]) with numbers ({meaning}); "
-                f"got {item!r}."
+                f"path point {i} must be (label, [k1, k2(, k3)]) with numbers ({meaning}) or "
+                f"the name of a high-symmetry point ({', '.join(named)}); got {item!r}."
             ) from None
         if vec.shape != (dim,):
             raise ConfigError(
@@ -268,9 +340,11 @@ def _continuum_default(model: ContinuumModel, n_points: int) -> KPath:
     xs = [lo, 0.0, hi] if lo < 0 < hi else [lo, hi]
     cart = np.tile(centre, (len(xs), 1))
     cart[:, 0] = xs
-    labels = [GAMMA if x == 0 and np.all(centre[1:] == 0) else f"{x:g}" for x in xs]
-    rest = ", ".join(f"k_{c} = {v:g}" for c, v in zip("yz", centre[1:], strict=False))
-    return _build(labels, cart, None, n_points, xlabel=f"$k_x$ (1/Å), {rest}", offset=float(lo))
+    labels = [
+        GAMMA if x == 0 and np.all(centre[1:] == 0) else f"{x:g}".replace("-", "\u2212") for x in xs
+    ]
+    rest = ", ".join(f"$k_{c}$ = {v:g}" for c, v in zip("yz", centre[1:], strict=False))
+    return _build(labels, cart, None, n_points, xlabel=f"$k_x$ (1/Å) at {rest}", offset=float(lo))
 
 
 # -- standard paths -------------------------------------------------------------------------
@@ -306,20 +380,71 @@ def _classify_2d(recip: FloatArray) -> tuple[str, FloatArray, FloatArray]:
     return "oblique", b1, b2
 
 
-def _standard_2d(recip: FloatArray) -> tuple[list[str], FloatArray]:
+_STANDARD_2D = {
+    "hexagonal": ("Γ", "K", "M", "K'", "Γ"),
+    "square": ("Γ", "X", "M", "Γ"),
+    "rectangular": ("Γ", "X", "S", "Y", "Γ"),
+}
+
+
+def _named_2d(recip: FloatArray) -> tuple[str, dict[str, FloatArray]]:
+    """Lattice kind and high-symmetry points of a 2D reciprocal lattice (rows b1, b2).
+
+    Square and rectangular lattices: X = (π/a, 0) along the first lattice vector a1 given
+    by the model, Y along a2, whatever their lengths (the usual convention for a
+    rectangular cell a x b)."""
     kind, b1, b2 = _classify_2d(recip)
+    if kind in ("square", "rectangular"):
+        first = recip[0] / np.linalg.norm(recip[0])
+
+        def cos_to_first(b: FloatArray) -> float:
+            return abs(float(np.dot(b, first))) / float(np.linalg.norm(b))
+
+        if cos_to_first(b2) > cos_to_first(b1):  # the reduced b1 must be the model's b1
+            b1, b2 = b2, b1
+        b1 = b1 if np.dot(b1, first) >= 0 else -b1
+        b2 = b2 if np.dot(b2, recip[1]) >= 0 else -b2
     gamma = np.zeros(2)
-    if kind == "hexagonal":  # b1, b2 at 120°: K = (2b1 + b2)/3 is a corner of the edge at b1/2
-        return ["Γ", "K", "M", "Γ"], np.array([gamma, (2 * b1 + b2) / 3, b1 / 2, gamma])
+    if kind == "hexagonal":
+        # b1, b2 at 120°: K = (2b1 + b2)/3 and K' = (b1 - b2)/3 are the two corners of the
+        # zone edge whose midpoint is M = b1/2 (inequivalent: they differ by (b1 + 2b2)/3)
+        return kind, {"Γ": gamma, "K": (2 * b1 + b2) / 3, "M": b1 / 2, "K'": (b1 - b2) / 3}
     if kind == "square":
-        return ["Γ", "X", "M", "Γ"], np.array([gamma, b1 / 2, (b1 + b2) / 2, gamma])
+        return kind, {"Γ": gamma, "X": b1 / 2, "Y": b2 / 2, "M": (b1 + b2) / 2}
     if kind == "rectangular":
-        return (
-            ["Γ", "X", "S", "Y", "Γ"],
-            np.array([gamma, b1 / 2, (b1 + b2) / 2, b2 / 2, gamma]),
-        )
+        return kind, {"Γ": gamma, "X": b1 / 2, "Y": b2 / 2, "S": (b1 + b2) / 2}
+    return kind, {"Γ": gamma}
+
+
+def _standard_2d(recip: FloatArray) -> tuple[list[str], FloatArray]:
+    kind, named = _named_2d(recip)
+    if kind in _STANDARD_2D:
+        labels = list(_STANDARD_2D[kind])
+        return labels, np.array([named[label] for label in labels])
+    _, b1, b2 = _classify_2d(recip)
+    gamma = np.zeros(2)
     cart = np.array([gamma, b1 / 2, (b1 + b2) / 2, b2 / 2, gamma])
     return _reduced_labels(cart, recip), cart
+
+
+def _lattice_kind(recip: FloatArray) -> str:
+    if recip.shape == (2, 2):
+        return _classify_2d(recip)[0]
+    lat = 2.0 * np.pi * np.linalg.inv(recip).T
+    return _classify_cubic(lat)[0]
+
+
+def _named_points(recip: FloatArray) -> dict[str, FloatArray]:
+    if recip.shape == (2, 2):
+        return _named_2d(recip)[1]
+    lat = 2.0 * np.pi * np.linalg.inv(recip).T
+    kind, a, axes = _classify_cubic(lat)
+    if kind not in _CUBIC_PATHS or axes is None:
+        return {"Γ": np.zeros(3)}
+    return {
+        label: (2.0 * np.pi / a) * np.asarray(c, dtype=float) @ axes
+        for label, c in _CUBIC_PATHS[kind]
+    }
 
 
 def _reduced_labels(cart: FloatArray, recip: FloatArray) -> list[str]:
