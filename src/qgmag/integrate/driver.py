@@ -32,7 +32,7 @@ METRIC_DIPOLE_FORMS = ("analytic", "fermi_surface")
 ProgressCallback = Callable[[int, int], None]
 Runner = Callable[[Model, "IntegrationPlan", ProgressCallback | None, OrderedSum], PartialSums]
 #: working-memory target of one chunk (bytes); sets the automatic chunk size
-CHUNK_MEMORY_BYTES = 256 * 2**20
+CHUNK_MEMORY_BYTES = 128 * 2**20
 
 
 def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
