@@ -140,8 +140,11 @@ class BandData:
                 "need_second_derivatives=True."
             )
         out = np.zeros((3, 3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
-        d = self.dim
-        out[:d, :d] = self._to_eigenbasis(self._d2h)
+        pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
+        unique = self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
+        for (a, b), w in zip(pairs, unique, strict=True):  # ∂a∂b H = ∂b∂a H: 6 of 9
+            out[a, b] = w
+            out[b, a] = w
         return out
 
     @cached_property

@@ -134,10 +134,29 @@ def interband_orbital_moment_native(bands: BandData) -> ComplexArray:
     """
     v = bands.velocity_matrix
     a = bands.berry_connection
-    vd = bands.degenerate_block_velocity
-    va = np.einsum("jkml,rkln->jrkmn", v, a, optimize=True)  # V^j A^r
-    av = np.einsum("rkml,jkln->jrkmn", a, vd, optimize=True)  # A^r (P V^j P)
-    return 0.5 * np.einsum("ijr,jrkmn->ikmn", LEVI_CIVITA, va + av, optimize=True)
+    mask = bands.degenerate
+    offsets = _partner_offsets(mask)
+    out = np.empty_like(a)
+    for i, (j, r) in enumerate(((1, 2), (2, 0), (0, 1))):  # (X × Y)_i = X_j Y_r - X_r Y_j
+        out[i] = np.matmul(v[j], a[r]) - np.matmul(v[r], a[j])
+        out[i] += _times_block(a[r], v[j], mask, offsets)
+        out[i] -= _times_block(a[j], v[r], mask, offsets)
+    return 0.5 * out
+
+
+def _times_block(
+    x: ComplexArray, y: ComplexArray, mask: np.ndarray, offsets: list[int]
+) -> ComplexArray:
+    """x (P_D y P_D): (x Y_D)_mn = Σ_{l∈D(n)} x_ml y_ln (N, n, n), in O(N n² s) for degenerate
+    sets of size <= s (sets are contiguous in band index; ``offsets`` from _partner_offsets)."""
+    n_b = mask.shape[-1]
+    out = np.zeros_like(x)
+    for d in offsets:  # l = n + d
+        cols = slice(max(0, -d), n_b - max(0, d))  # the n that have such an l
+        src = slice(cols.start + d, cols.stop + d)
+        w = np.diagonal(y, -d, -2, -1) * np.diagonal(mask, -d, -2, -1)  # y_{n+d, n}
+        out[..., cols] += x[..., src] * w[..., None, :]
+    return out
 
 
 def metric_dipole(bands: BandData) -> FloatArray:
