@@ -53,7 +53,6 @@ import numpy as np
 from qgmag.errors import CheckpointError, QgmagWarning
 from qgmag.integrate.chunk import IntegrationPlan, PartialSums
 from qgmag.integrate.reduction import OrderedSum
-from qgmag.kspace.mesh import chunk_bounds
 from qgmag.models.base import Model
 
 FORMAT = "qgmag-checkpoint"
@@ -144,7 +143,7 @@ def plan_record(plan: IntegrationPlan) -> dict[str, Any]:
         "chunk_size": int(plan.chunk_size),
         "degeneracy_tol": float(plan.degeneracy_tol),
         "gauge_seed": plan.gauge_seed,
-        "n_chunks": len(chunk_bounds(plan.mesh.n_points, plan.chunk_size)),
+        "n_chunks": len(plan.chunk_bounds),
         "qgmag_version": __version__,
     }
     return json.loads(json.dumps(record))  # tuples -> lists, as read back from a file
@@ -332,7 +331,7 @@ class Checkpoint:
     def state(self, name: str, plan: IntegrationPlan) -> OrderedSum:
         """The reduction state of pass ``name``: restored from the file, or fresh."""
         record = plan_record(plan)
-        bounds = chunk_bounds(plan.mesh.n_points, plan.chunk_size)
+        bounds = plan.chunk_bounds
         state = OrderedSum(bounds)
         saved = self._saved.get("meta", {}).get("passes", {}).get(name)
         if saved is not None:

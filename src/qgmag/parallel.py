@@ -41,7 +41,6 @@ from typing import Any
 from qgmag.errors import QgmagError
 from qgmag.integrate.chunk import IntegrationPlan, PartialSums, integrate_chunk
 from qgmag.integrate.reduction import OrderedSum
-from qgmag.kspace.mesh import chunk_bounds
 from qgmag.models.base import Model
 
 #: environment of local-cluster workers: one BLAS/OpenMP thread per worker thread
@@ -254,7 +253,7 @@ class DaskRunner:
         from distributed.scheduler import KilledWorker
 
         if state is None:
-            state = OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
+            state = OrderedSum(plan.chunk_bounds)
         if progress is not None:
             progress(state.points_done, state.n_points)
         if self._model is not model:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from qgmag.bands.engine import BandData
-from qgmag.kspace.mesh import Mesh
+from qgmag.kspace.mesh import Mesh, chunk_bounds
 from qgmag.models.base import Model
 from qgmag.observables.registry import Term
 from qgmag.occupation import Smearing, occupation_kernel
@@ -33,6 +33,11 @@ class IntegrationPlan:
     degeneracy_tol: float
     chunk_size: int
     gauge_seed: int | None = None  # testing: rotate degenerate sets by random unitaries
+
+    @property
+    def chunk_bounds(self) -> list[tuple[int, int]]:
+        """(start, stop) mesh-point ranges of the chunks, in order."""
+        return chunk_bounds(self.mesh.n_points, self.chunk_size)
 
     @property
     def need_second_derivatives(self) -> bool:

@@ -16,7 +16,7 @@ from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
 from qgmag.errors import QgmagError, QgmagWarning
 from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
 from qgmag.integrate.reduction import OrderedSum
-from qgmag.kspace.mesh import Mesh, chunk_bounds, make_mesh
+from qgmag.kspace.mesh import Mesh, make_mesh
 from qgmag.models.base import Model
 from qgmag.observables.registry import (
     KINETIC_ORBITAL_INTRINSIC_BY_PARTS,
@@ -130,7 +130,7 @@ def run_serial(
     ``state.total()``. ``state`` may come from a checkpoint with chunks already done.
     """
     if state is None:
-        state = OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
+        state = OrderedSum(plan.chunk_bounds)
     if progress is not None:
         progress(state.points_done, state.n_points)
     for index in list(state.todo()):
@@ -279,7 +279,7 @@ def compute(
         check_scheduler(scheduler, n_workers, threads_per_worker)
     store = _open_checkpoint(model, checkpoint, checkpoint_interval, resume)
     states = {
-        name: store.state(name, p) if store is not None else _fresh_state(p)
+        name: store.state(name, p) if store is not None else OrderedSum(p.chunk_bounds)
         for name, p in plans.items()
     }
     callback = _progress_callback(progress)
@@ -325,10 +325,6 @@ def compute(
 
 def _nothing() -> None:
     return None
-
-
-def _fresh_state(plan: IntegrationPlan) -> OrderedSum:
-    return OrderedSum(chunk_bounds(plan.mesh.n_points, plan.chunk_size))
 
 
 def _open_checkpoint(
