@@ -38,6 +38,8 @@ def test_tutorial_notebook_executes(shared_data, monkeypatch):
     fermi = float(re.search(r"E_F = ([0-9.]+) eV", text).group(1))
     assert abs(fermi - 17.6255) < 0.1  # the notebook's claim (tests/physics/test_filling.py)
     assert "band gap" in text  # the warning of section 3
-    if "True True" not in text:  # section 2 runs only with PythTB
-        pytest.importorskip("pythtb")
-        pytest.fail("the PythTB model did not reproduce the built-in one")
+    try:  # section 2 runs only where PythTB is installed
+        import pythtb  # noqa: F401
+    except ImportError:
+        return
+    assert "True True" in text  # the PythTB model reproduces the built-in one

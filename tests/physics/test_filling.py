@@ -77,6 +77,21 @@ def test_insulator_gives_mid_gap_with_a_warning(temperature: float) -> None:
     assert e[:, 0].max() == pytest.approx(-mass, abs=1e-12)
 
 
+def test_hot_insulator_without_particle_hole_symmetry_gets_the_root_not_mid_gap() -> None:
+    # real second-neighbour hopping (φ = 0) breaks particle-hole symmetry: at 4000 K the
+    # thermally excited carriers move μ away from mid-gap (mid-gap misses by ~0.02 electrons)
+    model = qgmag.models.haldane(t2=0.15, phi=0.0, mass=0.6)
+    e = mesh_energies(model, (30, 30))
+    mid = 0.5 * (e[:, 0].max() + e[:, 1].min())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no gap warning: the count fixes μ
+        mu = mu_from_filling(model, 1, 4000.0, (30, 30), tol=1e-12)
+    kt = K_B_EV * 4000.0
+    independent = np.sum(1.0 / (1.0 + np.exp((e - mu) / kt))) / e.shape[0]
+    assert independent == pytest.approx(1.0, abs=1e-9)
+    assert abs(mu - mid) > 0.1
+
+
 @pytest.mark.parametrize(
     ("n", "match"), [(0, "strictly between"), (2, "strictly between"), (np.nan, "between")]
 )
