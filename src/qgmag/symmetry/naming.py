@@ -358,10 +358,11 @@ def _index_two_subgroups(ops: Sequence[MagneticOperation]) -> list[set[int]]:
     if n % 2:
         return []
     table = np.zeros((n, n), dtype=int)
+    index = {o.key: k for k, o in enumerate(ops)}
     for i, a in enumerate(ops):
         for j, b in enumerate(ops):
             ab = a.compose(b)
-            table[i, j] = next(k for k, o in enumerate(ops) if o.same(ab))
+            table[i, j] = index[ab.key]
     found: list[set[int]] = []
     # a ±1 character is fixed by its values on generators; brute force over sign vectors of
     # a generating set is small: try every subset of half the elements containing the identity
