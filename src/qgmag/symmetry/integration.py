@@ -130,16 +130,20 @@ def prepare(
         e_viol = float(np.max(test.energy_violation, initial=0.0))
         if max(viol, e_viol) > tolerance:
             worst = int(np.argmax(np.maximum(test.violation, test.energy_violation)))
-            advice = (
-                "the <name>_forbidden variables hold the part of the full-mesh result the group "
-                "forbids"
-                if symmetry_mesh == "full"
-                else "pass symmetry_mesh='full' to get the forbidden part of the full-mesh result"
+            what = (
+                f"the model breaks {group.name}: operation {test.operations[worst].label()} is "
+                f"violated by {viol:.2g} (relative) / {e_viol:.2g} eV on random k"
             )
+            if symmetry_mesh == "irreducible":
+                raise SymmetryError(
+                    f"{what}, so an irreducible-wedge result would depend on which wedge is "
+                    "taken: use symmetry_mesh='full' (the symmetrized full-mesh result and its "
+                    "forbidden part), symmetry=None, or a symmetry_tolerance above the violation "
+                    "to accept the wedge result anyway."
+                )
             warnings.warn(
-                f"the model breaks {group.name}: operation {test.operations[worst].label()} "
-                f"is violated by {viol:.2g} (relative) / {e_viol:.2g} eV on random k; the "
-                f"result is the {group.name}-symmetrized one; {advice}.",
+                f"{what}; the result is the {group.name}-symmetrized full-mesh one and the "
+                "<name>_forbidden variables hold the part the group forbids.",
                 QgmagWarning,
                 stacklevel=3,
             )
