@@ -120,7 +120,7 @@ class SymmetryTest:
         ]
 
 
-def test_operations(
+def symmetry_violations(
     model: Model,
     operations: Sequence[MagneticOperation],
     quantities: Sequence[Quantity] | None = None,
@@ -180,7 +180,7 @@ def model_group(
     if lattice is None:
         raise SymmetryError("symmetry detection needs a lattice model.")
     cands = list(candidates) if candidates is not None else lattice_candidates(lattice)
-    test = test_operations(model, cands, quantities)
+    test = symmetry_violations(model, cands, quantities)
     ops = test.passing(tolerance)
     try:
         group = MagneticGroup(ops, dim=model.dim, source=f"tested on the model (tol {tolerance:g})")

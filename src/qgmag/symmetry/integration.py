@@ -19,7 +19,7 @@ from qgmag.errors import QgmagWarning
 from qgmag.integrate.chunk import IntegrationPlan, PartialSums
 from qgmag.kspace.mesh import Mesh, UniformMesh
 from qgmag.models.base import Model
-from qgmag.symmetry.detect import DEFAULT_TOLERANCE, default_quantities, model_group, test_operations
+from qgmag.symmetry.detect import DEFAULT_TOLERANCE, default_quantities, model_group, symmetry_violations
 from qgmag.symmetry.irreducible import irreducible_mesh
 from qgmag.symmetry.operations import MagneticGroup, SymmetryError
 from qgmag.symmetry.tensors import allowed_form, symmetrize_components, tensor_kind
@@ -125,7 +125,7 @@ def prepare(
             raise SymmetryError(
                 f"the group is for {group.dim}D but the model is {model.dim}D."
             )
-        test = test_operations(model, list(group), quantities)
+        test = symmetry_violations(model, list(group), quantities)
         viol = float(np.max(test.violation, initial=0.0))
         e_viol = float(np.max(test.energy_violation, initial=0.0))
         if max(viol, e_viol) > tolerance:

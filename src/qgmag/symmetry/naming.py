@@ -327,6 +327,12 @@ def _unique_axes_free(rotations: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def all_magnetic_point_groups() -> list[MagneticGroup]:
+    """See :func:`_all_groups` (a fresh list of the cached groups)."""
+    return list(_all_groups())
+
+
+@lru_cache(maxsize=1)
+def _all_groups() -> tuple[MagneticGroup, ...]:
     """Every magnetic point group built from the 32 point groups in standard orientation:
     type I (G), grey (G1') and black-white G(H) for every index-2 subgroup H (conjugate
     subgroups give the same group type, so some types appear more than once)."""
@@ -349,7 +355,7 @@ def all_magnetic_point_groups() -> list[MagneticGroup]:
                 )
             )
         del n
-    return out
+    return tuple(out)
 
 
 def _index_two_subgroups(ops: Sequence[MagneticOperation]) -> list[set[int]]:
