@@ -131,7 +131,10 @@ def symmetry_violations(
     """Violation of each operation by ``model`` on ``n_k`` random k-points."""
     recip = getattr(model, "reciprocal_lattice", None)
     if recip is None:
-        raise SymmetryError("symmetry tests need a lattice model (a Brillouin zone).")
+        raise SymmetryError(
+            "symmetry analysis needs a lattice model (tight-binding or Wannier90), not a "
+            "continuum model."
+        )
     dim = model.dim
     qs = list(quantities) if quantities is not None else default_quantities(model)
     rng = np.random.default_rng(seed)
@@ -178,7 +181,10 @@ def model_group(
     """
     lattice = getattr(model, "lattice", None)
     if lattice is None:
-        raise SymmetryError("symmetry detection needs a lattice model.")
+        raise SymmetryError(
+            "symmetry analysis needs a lattice model (tight-binding or Wannier90), not a "
+            "continuum model."
+        )
     cands = list(candidates) if candidates is not None else lattice_candidates(lattice)
     test = symmetry_violations(model, cands, quantities)
     ops = test.passing(tolerance)

@@ -19,6 +19,7 @@ k through their upper-left 2×2 block.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -235,9 +236,11 @@ def group_from_structure(
                 f"shape {mags.shape} for {len(pos)} atoms."
             )
     # spglib wants moments in Cartesian coordinates for axial vectors (is_axial=True)
-    sym = spglib.get_magnetic_symmetry(
-        (lat, pos, numbers, mags), symprec=symprec, mag_symprec=mag_symprec, is_axial=True
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # spglib's error-handling notice
+        sym = spglib.get_magnetic_symmetry(
+            (lat, pos, numbers, mags), symprec=symprec, mag_symprec=mag_symprec, is_axial=True
+        )
     if sym is None:
         raise SymmetryError(
             "spglib found no magnetic symmetry for this structure; check lattice, positions "
@@ -263,7 +266,9 @@ def lattice_candidates(lattice: np.ndarray, *, symprec: float = 1e-5) -> list[Ma
     import spglib
 
     lat = _embed_lattice(lattice)
-    sym = spglib.get_symmetry((lat, [[0.0, 0.0, 0.0]], [1]), symprec=symprec)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sym = spglib.get_symmetry((lat, [[0.0, 0.0, 0.0]], [1]), symprec=symprec)
     if sym is None:
         raise SymmetryError("spglib could not analyse the lattice; check the lattice vectors.")
     rots = _unique(
