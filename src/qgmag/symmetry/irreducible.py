@@ -42,18 +42,24 @@ def reduced_k_matrices(group: MagneticGroup, reciprocal_lattice: np.ndarray) -> 
     return rounded.astype(int)
 
 
-def _mesh_images(mesh: UniformMesh, m: np.ndarray, linear: np.ndarray) -> np.ndarray | None:
-    """Linear mesh indices of f M for the mesh points ``linear``; None if off the mesh."""
+def _mesh_images(mesh: UniformMesh, m: np.ndarray, idx: np.ndarray) -> np.ndarray | None:
+    """Linear mesh indices of f M for mesh points with integer coordinates ``idx`` (N, d);
+    None if some image is off the mesh."""
     counts = np.asarray(mesh.counts)
-    s = 0.5 if mesh.shift else 0.0
-    idx = np.stack(np.unravel_index(linear, mesh.counts), axis=-1).astype(float)
-    frac = (idx + s) / counts
-    image = (frac @ m) * counts - s
+    strides = np.array([int(np.prod(counts[a + 1 :])) for a in range(len(counts))])
+    if not mesh.shift:
+        # f = i/n: j_b = Σ_a i_a M_ab n_b/n_a, integer for every i iff each M_ab n_b/n_a is
+        scaled = m * counts[None, :] / counts[:, None]
+        if np.allclose(scaled, np.rint(scaled)):
+            image = np.mod(idx @ np.rint(scaled).astype(np.int64), counts)
+            return image @ strides
+        return None
+    frac = (idx + 0.5) / counts
+    image = (frac @ np.asarray(m, dtype=float)) * counts - 0.5
     near = np.rint(image)
     if np.max(np.abs(image - near), initial=0.0) > 1e-8:
         return None
-    near = np.mod(near.astype(np.int64), counts)
-    return np.ravel_multi_index(tuple(near.T), mesh.counts)
+    return np.mod(near.astype(np.int64), counts) @ strides
 
 
 def irreducible_points(
@@ -66,10 +72,12 @@ def irreducible_points(
     mats = reduced_k_matrices(group, mesh.reciprocal_lattice)
     n = mesh.n_points
     rep = np.arange(n, dtype=np.int64)
-    for g, m in enumerate(mats):
-        for start in range(0, n, block):
-            linear = np.arange(start, min(start + block, n), dtype=np.int64)
-            image = _mesh_images(mesh, m, linear)
+    for start in range(0, n, block):
+        linear = np.arange(start, min(start + block, n), dtype=np.int64)
+        idx = np.stack(np.unravel_index(linear, mesh.counts), axis=-1).astype(np.int64)
+        view = rep[start : start + len(linear)]
+        for g, m in enumerate(mats):
+            image = _mesh_images(mesh, m, idx)
             if image is None:
                 op = group.operations[g].label()
                 kind = "shifted" if mesh.shift else "Γ-centred"
@@ -79,7 +87,7 @@ def irreducible_points(
                     "full-mesh one: use a Γ-centred mesh (shift=False) with equal counts along "
                     "symmetry-related reciprocal vectors, or symmetry=None."
                 )
-            np.minimum(rep[start : start + len(linear)], image, out=rep[start : start + len(linear)])
+            np.minimum(view, image, out=view)
     # rep[k] = min over g of image(g, k) is the same for every point of an orbit
     reps, sizes = np.unique(rep, return_counts=True)
     return reps, sizes
