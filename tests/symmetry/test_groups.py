@@ -116,3 +116,44 @@ def test_violation_is_reported_for_broken_operations():
     test = symmetry_violations(model, [inversion])
     assert test.violation[0] > 1e-2 or test.energy_violation[0] > 1e-2
     assert "violation" in test.table()[0]
+
+
+def test_star_and_equivalent_vertices():
+    """Haldane with a sublattice mass (-6m'2'): on k the group acts as C3v (m_z is the
+    identity on a layer, primed 2-folds act as k -> -Rk), so K and K' are each their own
+    star (the two valleys have different gaps), M has 3 images and a generic point 6.
+    Without the mass (6/mm'm') the in-plane inversion makes K' ≡ K."""
+    from qgmag.kspace.path import high_symmetry_points
+    from qgmag.symmetry.kpoints import equivalent_labels, star
+
+    model = lm.haldane(mass=0.2)
+    group, _ = model_group(model)
+    recip = model.reciprocal_lattice
+    pts = high_symmetry_points(model)
+    assert len(star(pts["Γ"], group, recip)) == 1
+    assert len(star(pts["K"], group, recip)) == 1
+    assert len(star(pts["K'"], group, recip)) == 1
+    assert len(star(pts["M"], group, recip)) == 3
+    assert len(star(np.array([0.13, 0.07]) @ recip, group, recip)) == 6
+    names = ["Γ", "K", "M", "K'"]
+    vertices = np.array([pts[x] for x in names])
+    assert equivalent_labels(names, vertices, group, recip) == names
+    symmetric, _ = model_group(lm.haldane())
+    assert len(star(pts["K"], symmetric, recip)) == 2
+    assert equivalent_labels(names, vertices, symmetric, recip) == ["Γ", "K", "M", "K'≡K"]
+
+
+def test_plots_mark_symmetry(tmp_path):
+    pytest.importorskip("matplotlib")
+    from qgmag.kspace.path import make_path
+    from qgmag.plotting.bands import bands_figure
+    from qgmag.plotting.bz_maps import bz_map_figure
+
+    model = lm.haldane()
+    group, _ = model_group(model)
+    fig = bands_figure(model, make_path(model, n_points=40), "energy", symmetry=group)
+    labels = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert "K'≡K" in labels
+    fig = bz_map_figure(model, n=20, symmetry=group, mark=[[0.13, 0.07]])
+    stars = [ln for ln in fig.axes[0].lines if ln.get_gid() == "star:0"]
+    assert len(stars) == 1 and len(stars[0].get_xdata()) == 12  # C6v on k
