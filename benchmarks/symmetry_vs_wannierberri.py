@@ -57,9 +57,7 @@ def worker_qgmag(case: str, nk: int, mu: list[float]) -> dict:
     if case == "B":
         names += ["orbital_magnetization", "spin_magnetization"]
     start = time.perf_counter()
-    ds = qgmag.compute(
-        model, names, mu, 0.0, (nk, nk, nk), symmetry=group, symmetry_tolerance=1e3
-    )
+    ds = qgmag.compute(model, names, mu, 0.0, (nk, nk, nk), symmetry=group, symmetry_tolerance=1e3)
     elapsed = time.perf_counter() - start
     out = {
         "seconds": elapsed,

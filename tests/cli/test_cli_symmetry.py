@@ -32,9 +32,7 @@ def test_symmetry_of_fe_with_structure(runner, shared_data):
     win = shared_data / "Fe" / "wannier90" / "Fe.win"
     if not (tb.is_file() and win.is_file()):
         pytest.skip("Fe data not available")
-    result = runner.invoke(
-        app, ["symmetry", str(tb), "--win", str(win), "--moment", "0,0,1"]
-    )
+    result = runner.invoke(app, ["symmetry", str(tb), "--win", str(win), "--moment", "0,0,1"])
     assert result.exit_code == 0, result.output
     assert "magnetic point group: 4/mm'm'" in result.stdout
     assert "BROKEN by the model" in result.stdout

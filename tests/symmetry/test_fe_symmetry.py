@@ -37,8 +37,9 @@ def data_file(shared_data: Path, relative: str) -> Path:
 def fe(shared_data):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = read_wannier90(data_file(shared_data, "Fe/Fe_tb.dat"),
-                               spinor_ordering="spin-fastest")
+        model = read_wannier90(
+            data_file(shared_data, "Fe/Fe_tb.dat"), spinor_ordering="spin-fastest"
+        )
     group = group_from_win(data_file(shared_data, "Fe/wannier90/Fe.win"), [[0, 0, 1]])
     return model, group
 
@@ -54,8 +55,9 @@ def test_fe_group_and_wedge(fe):
 def test_fe_model_breaks_its_group_and_the_wedge_is_refused(fe):
     model, group = fe
     with pytest.raises(SymmetryError, match="breaks 4/mm'm'"):
-        compute(model, "anomalous_hall_conductivity", mu=E_FERMI_FE, kmesh=(10, 10, 10),
-                symmetry=group)
+        compute(
+            model, "anomalous_hall_conductivity", mu=E_FERMI_FE, kmesh=(10, 10, 10), symmetry=group
+        )
 
 
 def test_fe_symmetrized_with_forbidden_part(fe):
@@ -69,8 +71,9 @@ def test_fe_symmetrized_with_forbidden_part(fe):
     assert ds.attrs["n_kpoints_evaluated"] == ds.attrs["n_kpoints"] == 1728
     for name in ("anomalous_hall_conductivity", "orbital_magnetization_per_cell"):
         sym, forb = ds[name].values, ds[f"{name}_forbidden"].values
-        np.testing.assert_allclose(sym + forb, raw[name].values, rtol=1e-12,
-                                   atol=1e-12 * np.abs(raw[name].values).max())
+        np.testing.assert_allclose(
+            sym + forb, raw[name].values, rtol=1e-12, atol=1e-12 * np.abs(raw[name].values).max()
+        )
         assert np.all(sym[..., :2] == 0.0)  # 4/mm'm': only the z components
         assert np.all(forb[..., 2] == pytest.approx(0.0, abs=1e-9 * abs(sym[..., 2]).max()))
         # this Wannier model breaks the cubic symmetry strongly (shared/data/README.md)

@@ -49,13 +49,22 @@ def test_order_and_primes_of_named_groups():
 def test_name_independent_of_orientation():
     """A rotated copy of a group has the same name (here 4/mm'm' with the 4-fold along x,
     and 6'/m'mm' rotated by 30 degrees about z)."""
-    a = generate_group([operation((1, 0, 0), 4), operation((0, 0, 1), 1, improper=True),
-                        operation((0, 1, 0), 2, primed=True)])
+    a = generate_group(
+        [
+            operation((1, 0, 0), 4),
+            operation((0, 0, 1), 1, improper=True),
+            operation((0, 1, 0), 2, primed=True),
+        ]
+    )
     assert a.name == "4/mm'm'"
     c, s = np.cos(np.pi / 6), np.sin(np.pi / 6)
-    b = generate_group([operation((0, 0, 1), 6, primed=True),
-                        operation((0, 0, 1), 2, improper=True, primed=True),
-                        operation((c, s, 0), 2, improper=True)])
+    b = generate_group(
+        [
+            operation((0, 0, 1), 6, primed=True),
+            operation((0, 0, 1), 2, improper=True, primed=True),
+            operation((c, s, 0), 2, improper=True),
+        ]
+    )
     assert b.name == "6'/m'mm'"
 
 

@@ -26,22 +26,37 @@ TEMPERATURE = [0.0, 400.0]
 CASES = {
     "haldane": (
         lm.haldane(mass=0.1),
-        ["orbital_magnetization", "anomalous_hall_conductivity", "chern_number",
-         "kinetic_orbital_extrinsic", "kinetic_orbital_intrinsic"],
+        [
+            "orbital_magnetization",
+            "anomalous_hall_conductivity",
+            "chern_number",
+            "kinetic_orbital_extrinsic",
+            "kinetic_orbital_intrinsic",
+        ],
         (18, 18),
         "-6m'2'",
     ),
     "kane_mele_exchange": (
         lm.kane_mele(exchange=0.1, lambda_r=0.05),
-        ["spin_magnetization", "orbital_magnetization", "anomalous_hall_conductivity",
-         "kinetic_spin_extrinsic", "kinetic_spin_intrinsic", "kinetic_orbital_extrinsic"],
+        [
+            "spin_magnetization",
+            "orbital_magnetization",
+            "anomalous_hall_conductivity",
+            "kinetic_spin_extrinsic",
+            "kinetic_spin_intrinsic",
+            "kinetic_orbital_extrinsic",
+        ],
         (12, 12),
         "6m'm'",
     ),
     "pt_antiferromagnet": (
         lm.pt_antiferromagnet(),
-        ["spin_magnetization", "kinetic_spin_intrinsic", "kinetic_spin_extrinsic",
-         "kinetic_orbital_intrinsic"],
+        [
+            "spin_magnetization",
+            "kinetic_spin_intrinsic",
+            "kinetic_spin_extrinsic",
+            "kinetic_orbital_intrinsic",
+        ],
         (12, 12),
         "4/m'm'm'",
     ),
@@ -53,8 +68,12 @@ CASES = {
     ),
     "weyl_lattice": (
         lm.weyl_lattice(),
-        ["orbital_magnetization", "anomalous_hall_conductivity", "kinetic_orbital_intrinsic",
-         "kinetic_orbital_extrinsic"],
+        [
+            "orbital_magnetization",
+            "anomalous_hall_conductivity",
+            "kinetic_orbital_intrinsic",
+            "kinetic_orbital_extrinsic",
+        ],
         (8, 8, 8),
         "4/mm'm'",
     ),
@@ -140,8 +159,14 @@ def test_dask_and_checkpoint_compose(tmp_path):
     kwargs = dict(mu=0.1, kmesh=(8, 8, 8), symmetry="auto", chunk_size=16)
     ref = compute(model, "anomalous_hall_conductivity", **kwargs)
     ck = tmp_path / "run.ckpt"
-    out = compute(model, "anomalous_hall_conductivity", runner=runner, checkpoint=ck,
-                  checkpoint_interval=0.0, **kwargs)
+    out = compute(
+        model,
+        "anomalous_hall_conductivity",
+        runner=runner,
+        checkpoint=ck,
+        checkpoint_interval=0.0,
+        **kwargs,
+    )
     assert calls == [ref.attrs["n_kpoints_evaluated"]]
     np.testing.assert_array_equal(
         out["anomalous_hall_conductivity"].values, ref["anomalous_hall_conductivity"].values
@@ -150,16 +175,27 @@ def test_dask_and_checkpoint_compose(tmp_path):
 
 
 def test_convergence_check_uses_reduced_half_mesh():
-    ds = compute(lm.weyl_lattice(), "anomalous_hall_conductivity", mu=0.1, kmesh=(8, 8, 8),
-                 symmetry="auto", convergence_check=True)
+    ds = compute(
+        lm.weyl_lattice(),
+        "anomalous_hall_conductivity",
+        mu=0.1,
+        kmesh=(8, 8, 8),
+        symmetry="auto",
+        convergence_check=True,
+    )
     err = ds["anomalous_hall_conductivity_error"].values
     assert np.all(err[..., :2] == 0.0) and err[..., 2].max() > 0
 
 
 def test_mesh_not_invariant_is_refused():
     with pytest.raises(SymmetryError, match="not invariant"):
-        compute(lm.weyl_lattice(), "anomalous_hall_conductivity", mu=0.1, kmesh=(6, 5, 4),
-                symmetry="auto")
+        compute(
+            lm.weyl_lattice(),
+            "anomalous_hall_conductivity",
+            mu=0.1,
+            kmesh=(6, 5, 4),
+            symmetry="auto",
+        )
 
 
 def test_broken_symmetry_is_refused_on_the_wedge_and_reported_on_the_full_mesh():
@@ -171,8 +207,9 @@ def test_broken_symmetry_is_refused_on_the_wedge_and_reported_on_the_full_mesh()
     with pytest.raises(SymmetryError, match="breaks"):
         compute(model, "anomalous_hall_conductivity", symmetry=wrong, **kw)
     with pytest.warns(Warning, match="breaks"):
-        ds = compute(model, "anomalous_hall_conductivity", symmetry=wrong,
-                     symmetry_mesh="full", **kw)
+        ds = compute(
+            model, "anomalous_hall_conductivity", symmetry=wrong, symmetry_mesh="full", **kw
+        )
     raw = compute(model, "anomalous_hall_conductivity", **kw)["anomalous_hall_conductivity"]
     sym = ds["anomalous_hall_conductivity"]
     forbidden = ds["anomalous_hall_conductivity_forbidden"]
@@ -185,11 +222,22 @@ def test_broken_symmetry_is_refused_on_the_wedge_and_reported_on_the_full_mesh()
 
 def test_bad_symmetry_argument():
     with pytest.raises(QgmagError, match="symmetry must be"):
-        compute(lm.weyl_lattice(), "anomalous_hall_conductivity", mu=0.1, kmesh=(4, 4, 4),
-                symmetry="4/mmm")
+        compute(
+            lm.weyl_lattice(),
+            "anomalous_hall_conductivity",
+            mu=0.1,
+            kmesh=(4, 4, 4),
+            symmetry="4/mmm",
+        )
     with pytest.raises(QgmagError, match="symmetry_mesh"):
-        compute(lm.weyl_lattice(), "anomalous_hall_conductivity", mu=0.1, kmesh=(4, 4, 4),
-                symmetry="auto", symmetry_mesh="half")
+        compute(
+            lm.weyl_lattice(),
+            "anomalous_hall_conductivity",
+            mu=0.1,
+            kmesh=(4, 4, 4),
+            symmetry="auto",
+            symmetry_mesh="half",
+        )
 
 
 def test_default_unchanged_and_kind_table_complete():
@@ -200,5 +248,9 @@ def test_default_unchanged_and_kind_table_complete():
     ds = compute(lm.weyl_lattice(), "anomalous_hall_conductivity", mu=0.1, kmesh=(4, 4, 4))
     assert "magnetic_point_group" not in ds.attrs
     assert ds.attrs["n_kpoints_evaluated"] == ds.attrs["n_kpoints"] == 64
-    assert isinstance(allowed_form(tensor_kind("spin_magnetization"),
-                                   group=MagneticGroup([operation((0, 0, 1), 1)])).text(), str)
+    assert isinstance(
+        allowed_form(
+            tensor_kind("spin_magnetization"), group=MagneticGroup([operation((0, 0, 1), 1)])
+        ).text(),
+        str,
+    )

@@ -33,8 +33,11 @@ THETA = op(Z, 1, primed=True)
 
 GROUPS = {
     "4/mm'm'": [op(Z, 4), INV, op(X, 2, primed=True)],
-    "6'/m'mm'": [op(Z, 6, primed=True), op(Z, 2, improper=True, primed=True),
-                 op(X, 2, improper=True)],
+    "6'/m'mm'": [
+        op(Z, 6, primed=True),
+        op(Z, 2, improper=True, primed=True),
+        op(X, 2, improper=True),
+    ],
     "m'm2'": [op(X, 2, improper=True, primed=True), op(Y, 2, improper=True)],
     "m'm'2": [op(X, 2, improper=True, primed=True), op(Y, 2, improper=True, primed=True)],
     "32": [op(Z, 3), op(X, 2)],
@@ -54,8 +57,14 @@ E2_T_ODD = TensorKind(3, True, True, ((1, 2, 1),), symbol="χ")
 # expected forms: {component string: {parameter: coefficient}}; missing components are 0
 ALL_VECTOR = {"x": {"a": 1}, "y": {"b": 1}, "z": {"c": 1}}
 ALL_RANK2 = {a + b: {a + b: 1} for a, b in itertools.product("xyz", repeat=2)}
-HALL_ALL = {"xy": {"a": 1}, "yx": {"a": -1}, "xz": {"b": 1}, "zx": {"b": -1},
-            "yz": {"c": 1}, "zy": {"c": -1}}
+HALL_ALL = {
+    "xy": {"a": 1},
+    "yx": {"a": -1},
+    "xz": {"b": 1},
+    "zx": {"b": -1},
+    "yz": {"c": 1},
+    "zy": {"c": -1},
+}
 TABLE = {
     "4/mm'm'": {
         MAGNETIZATION: {"z": {"m": 1}},
@@ -63,8 +72,15 @@ TABLE = {
         KINETIC_T_EVEN: {},
         KINETIC_T_ODD: {},
         E2_T_EVEN: {"xyz": {"a": 1}, "xzy": {"a": 1}, "yxz": {"a": -1}, "yzx": {"a": -1}},
-        E2_T_ODD: {"xxz": {"a": 1}, "xzx": {"a": 1}, "yyz": {"a": 1}, "yzy": {"a": 1},
-                   "zxx": {"b": 1}, "zyy": {"b": 1}, "zzz": {"c": 1}},
+        E2_T_ODD: {
+            "xxz": {"a": 1},
+            "xzx": {"a": 1},
+            "yyz": {"a": 1},
+            "yzy": {"a": 1},
+            "zxx": {"b": 1},
+            "zyy": {"b": 1},
+            "zzz": {"c": 1},
+        },
     },
     "6'/m'mm'": {MAGNETIZATION: {}, AHC_TENSOR: {}, KINETIC_T_EVEN: {}, KINETIC_T_ODD: {}},
     "m'm2'": {
@@ -102,12 +118,25 @@ TABLE = {
         AHC_TENSOR: {},
         KINETIC_T_EVEN: {"xx": {"a": 1}, "yy": {"a": 1}, "zz": {"c": 1}},
         KINETIC_T_ODD: {},
-        E2_T_EVEN: {"xxx": {"a": 1}, "xyy": {"a": -1}, "yxy": {"a": -1}, "yyx": {"a": -1},
-                    "xyz": {"b": 1}, "xzy": {"b": 1}, "yxz": {"b": -1}, "yzx": {"b": -1}},
+        E2_T_EVEN: {
+            "xxx": {"a": 1},
+            "xyy": {"a": -1},
+            "yxy": {"a": -1},
+            "yyx": {"a": -1},
+            "xyz": {"b": 1},
+            "xzy": {"b": 1},
+            "yxz": {"b": -1},
+            "yzx": {"b": -1},
+        },
         E2_T_ODD: {},
     },
-    "-43m1'": {MAGNETIZATION: {}, KINETIC_T_EVEN: {}, KINETIC_T_ODD: {}, E2_T_EVEN: {},
-               E2_T_ODD: {}},
+    "-43m1'": {
+        MAGNETIZATION: {},
+        KINETIC_T_EVEN: {},
+        KINETIC_T_ODD: {},
+        E2_T_EVEN: {},
+        E2_T_ODD: {},
+    },
 }
 
 
@@ -158,7 +187,9 @@ def test_hall_vector_and_antisymmetric_tensor_agree(name):
 def test_relations_are_readable():
     group = generate_group(GROUPS["4/mm'm'"])
     assert allowed_form(AHC_TENSOR, group=group).relations == (
-        "free: σ_xy", "σ_yx = -σ_xy", "all else 0"
+        "free: σ_xy",
+        "σ_yx = -σ_xy",
+        "all else 0",
     )
     assert allowed_form(MAGNETIZATION, group=group).text() == "free: M_z; all else 0"
     assert allowed_form(KINETIC_T_ODD, group=group).text() == "all components 0"

@@ -5,8 +5,8 @@ every gauge-invariant band quantity X must transform as its tensor:
 X(gk) = s^t (det R)^p R^{⊗n} X(k) (see :mod:`qgmag.symmetry.operations`). The quantities
 are summed over bands with smooth Fermi weights at a few chemical potentials,
 Y(k) = Σ_n X_n(k) f(ε_n; μ_j, T), so degenerate sets need no special care. The
-violation of g is max_j |Y(gk) - ρ(g)Y(k)| / max_n |X_n(k)| (relative to the per-band size), and for the energies
-max |ε(gk) - ε(k)| in eV.
+violation of g is max_j |Y(gk) - ρ(g)Y(k)| / max_n |X_n(k)| (relative to the per-band
+size, with a floor SCALE_FLOOR), and for the energies max |ε(gk) - ε(k)| in eV.
 
 Candidates are the lattice's point operations with and without θ
 (:func:`~qgmag.symmetry.operations.lattice_candidates`): every magnetic point operation
@@ -22,7 +22,6 @@ import numpy as np
 
 from qgmag.bands.engine import BandData
 from qgmag.models.base import Model
-from qgmag.observables import integrands as ig
 from qgmag.symmetry.operations import (
     MagneticGroup,
     MagneticOperation,

@@ -19,7 +19,12 @@ from qgmag.errors import QgmagWarning
 from qgmag.integrate.chunk import IntegrationPlan, PartialSums
 from qgmag.kspace.mesh import Mesh, UniformMesh
 from qgmag.models.base import Model
-from qgmag.symmetry.detect import DEFAULT_TOLERANCE, default_quantities, model_group, symmetry_violations
+from qgmag.symmetry.detect import (
+    DEFAULT_TOLERANCE,
+    default_quantities,
+    model_group,
+    symmetry_violations,
+)
 from qgmag.symmetry.irreducible import irreducible_mesh
 from qgmag.symmetry.operations import MagneticGroup, SymmetryError
 from qgmag.symmetry.tensors import allowed_form, symmetrize_components, tensor_kind
@@ -114,17 +119,13 @@ def prepare(
     quantities = default_quantities(model, observables)
     if isinstance(symmetry, str) and symmetry == "auto":
         group, test = model_group(model, quantities, tolerance=tolerance)
-        passing = [
-            i for i, o in enumerate(test.operations) if any(o.same(p) for p in group)
-        ]
+        passing = [i for i, o in enumerate(test.operations) if any(o.same(p) for p in group)]
         viol = float(np.max(test.violation[passing], initial=0.0))
         e_viol = float(np.max(test.energy_violation[passing], initial=0.0))
     elif isinstance(symmetry, MagneticGroup):
         group = symmetry
         if group.dim != model.dim:
-            raise SymmetryError(
-                f"the group is for {group.dim}D but the model is {model.dim}D."
-            )
+            raise SymmetryError(f"the group is for {group.dim}D but the model is {model.dim}D.")
         test = symmetry_violations(model, list(group), quantities)
         viol = float(np.max(test.violation, initial=0.0))
         e_viol = float(np.max(test.energy_violation, initial=0.0))

@@ -129,9 +129,7 @@ class IrreducibleMesh:
     def chunk(self, start: int, stop: int) -> tuple[FloatArray, FloatArray]:
         idx = np.unravel_index(self.indices[start:stop], self.base.counts)
         s = 0.5 if self.base.shift else 0.0
-        frac = np.stack(
-            [(i + s) / n for i, n in zip(idx, self.base.counts, strict=True)], axis=-1
-        )
+        frac = np.stack([(i + s) / n for i, n in zip(idx, self.base.counts, strict=True)], axis=-1)
         k = frac @ self.base.reciprocal_lattice
         w = self.multiplicity[start:stop] / (self.base.n_points * self.base.cell_volume)
         return k, w
@@ -159,8 +157,6 @@ def irreducible_mesh(mesh: UniformMesh, group: MagneticGroup) -> IrreducibleMesh
             "continuum models are integrated with symmetry=None."
         )
     if group.dim != len(mesh.counts):
-        raise SymmetryError(
-            f"the group is for {group.dim}D but the mesh is {len(mesh.counts)}D."
-        )
+        raise SymmetryError(f"the group is for {group.dim}D but the mesh is {len(mesh.counts)}D.")
     reps, sizes = irreducible_points(mesh, group)
     return IrreducibleMesh(mesh, group, reps, sizes.astype(float))

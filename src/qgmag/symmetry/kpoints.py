@@ -37,16 +37,18 @@ def _same_point(a: FloatArray, b: FloatArray, inv: FloatArray) -> bool:
     return bool(np.allclose(diff, np.rint(diff), atol=1e-8))
 
 
-def equivalent(a: Sequence[float], b: Sequence[float], group: MagneticGroup,
-               recip: FloatArray) -> bool:
+def equivalent(
+    a: Sequence[float], b: Sequence[float], group: MagneticGroup, recip: FloatArray
+) -> bool:
     """True if k-point b is the image of a under some operation (modulo G)."""
     inv = np.linalg.inv(np.asarray(recip, dtype=float))
     kb = np.asarray(b, dtype=float)
     return any(_same_point(m @ np.asarray(a, float), kb, inv) for m in group.k_actions())
 
 
-def equivalent_labels(labels: Sequence[str], kpoints: FloatArray, group: MagneticGroup,
-                      recip: FloatArray) -> list[str]:
+def equivalent_labels(
+    labels: Sequence[str], kpoints: FloatArray, group: MagneticGroup, recip: FloatArray
+) -> list[str]:
     """Vertex labels with "≡A" appended where a vertex is equivalent to an earlier one of a
     different name A (e.g. K' ≡ K when an operation maps K onto K')."""
     out = []

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from qgmag.symmetry.operations import MagneticGroup, MagneticOperation
 
 #: the 122 magnetic point groups (standard Hermann–Mauguin symbols, Litvin/Bilbao order)
+# fmt: off
 MAGNETIC_POINT_GROUPS: tuple[str, ...] = (
     "1", "11'", "-1", "-11'", "-1'",
     "2", "21'", "2'", "m", "m1'", "m'", "2/m", "2/m1'", "2'/m", "2/m'", "2'/m'",
@@ -42,6 +43,7 @@ MAGNETIC_POINT_GROUPS: tuple[str, ...] = (
     "23", "231'", "m-3", "m-31'", "m'-3'", "432", "4321'", "4'32'",
     "-43m", "-43m1'", "-4'3m'", "m-3m", "m-3m1'", "m'-3'm", "m-3m'", "m'-3'm'",
 )
+# fmt: on
 
 _TYPES = ("1", "-1", "2", "m", "3", "-3", "4", "-4", "6", "-6")
 
@@ -119,11 +121,13 @@ _TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 # character -> (order, improper) of the operation it names at a direction d
+# fmt: off
 _CHAR_OPS = {
     "1": (1, False), "-1": (1, True), "2": (2, False), "m": (2, True), "/m": (2, True),
     "3": (3, False), "-3": (3, True), "4": (4, False), "-4": (4, True),
     "6": (6, False), "-6": (6, True),
 }
+# fmt: on
 
 
 def _rotation(axis: np.ndarray, order: int, improper: bool) -> np.ndarray:
@@ -243,9 +247,7 @@ def _directions(pg: str, rotations: Sequence[np.ndarray]) -> list[dict[str, np.n
             two = next(a for k, a in typed if k == "2")
             rest = [a for a in axes if abs(np.dot(a, two)) < 1e-6]
             return [{"a1": p, "a2": q, "a3": two} for p, q in itertools.permutations(rest)]
-        return [
-            {"a1": p, "a2": q, "a3": r} for p, q, r in itertools.permutations(axes)
-        ]
+        return [{"a1": p, "a2": q, "a3": r} for p, q, r in itertools.permutations(axes)]
     if pg[0] in "m2" or pg in ("-43m", "432"):  # cubic
         threes = _unique_axes([a for k, a in typed if k in ("3", "-3")])
         ref = threes[0]
@@ -402,8 +404,9 @@ def _index_two_subgroups(ops: Sequence[MagneticOperation]) -> list[set[int]]:
     return found
 
 
-def _generating_set(ops: Sequence[MagneticOperation], table: np.ndarray,
-                    identity: int) -> list[int]:
+def _generating_set(
+    ops: Sequence[MagneticOperation], table: np.ndarray, identity: int
+) -> list[int]:
     n = len(ops)
     gens: list[int] = []
     reached = {identity}

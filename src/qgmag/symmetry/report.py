@@ -59,10 +59,12 @@ def symmetry_report(
         energy = {test.operations[i].label(): float(test.energy_violation[i]) for i in keep}
     else:
         test = symmetry_violations(model, list(group))
-        violations = {o.label(): float(v) for o, v in zip(test.operations, test.violation,
-                                                          strict=True)}
-        energy = {o.label(): float(v) for o, v in zip(test.operations, test.energy_violation,
-                                                      strict=True)}
+        violations = {
+            o.label(): float(v) for o, v in zip(test.operations, test.violation, strict=True)
+        }
+        energy = {
+            o.label(): float(v) for o, v in zip(test.operations, test.energy_violation, strict=True)
+        }
     from qgmag.observables.registry import OBSERVABLES
 
     dims = (3, model.dim)
@@ -136,8 +138,10 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append("")
     width = max(len(n) for n in report["forms"])
     for name, form in report["forms"].items():
-        lines.append(f"{name:<{width}}  [{form['kind']}, {form['n_free']} free]  "
-                     + "; ".join(form["relations"]))
+        lines.append(
+            f"{name:<{width}}  [{form['kind']}, {form['n_free']} free]  "
+            + "; ".join(form["relations"])
+        )
     return "\n".join(lines)
 
 

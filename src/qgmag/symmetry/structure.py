@@ -23,10 +23,10 @@ def read_win_atoms(path: str | Path) -> tuple[np.ndarray, np.ndarray, list[str]]
         begin = [i for i, ln in enumerate(lower) if re.fullmatch(rf"begin\s+{kind}", ln)]
         if not begin:
             continue
-        end = next(
-            (i for i, ln in enumerate(lower) if i > begin[0] and re.fullmatch(rf"end\s+{kind}", ln)),
-            None,
-        )
+        ends = [
+            i for i, ln in enumerate(lower) if i > begin[0] and re.fullmatch(rf"end\s+{kind}", ln)
+        ]
+        end = ends[0] if ends else None
         if end is None:
             raise SymmetryError(f"{str(p)!r}: 'begin {kind}' has no matching 'end {kind}'.")
         block = lines[begin[0] + 1 : end]

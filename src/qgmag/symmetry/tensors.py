@@ -78,7 +78,8 @@ def _permutation_matrix(rank: int, i: int, j: int) -> np.ndarray:
     for idx in itertools.product(range(3), repeat=rank):
         swapped = list(idx)
         swapped[i], swapped[j] = swapped[j], swapped[i]
-        p[np.ravel_multi_index(tuple(swapped), (3,) * rank), np.ravel_multi_index(idx, (3,) * rank)] = 1
+        shape = (3,) * rank
+        p[np.ravel_multi_index(tuple(swapped), shape), np.ravel_multi_index(idx, shape)] = 1
     return p
 
 
@@ -150,7 +151,8 @@ def _relations(kind: TensorKind, basis: np.ndarray, dims: tuple[int, ...]) -> tu
     if kind.rank == 0:
         return ("allowed",) if len(basis) else ("0 (forbidden)",)
     shown = [
-        i for i, idx in enumerate(itertools.product(range(3), repeat=kind.rank))
+        i
+        for i, idx in enumerate(itertools.product(range(3), repeat=kind.rank))
         if all(ix < d for ix, d in zip(idx, dims, strict=True))
     ]
     if len(basis) == 0:
