@@ -208,11 +208,36 @@ def test_generic_signature_and_symmetric_indices():
         np.testing.assert_allclose(t, np.swapaxes(t, 1, 2), atol=1e-12)
 
 
-def test_optional_cross_check_with_spintensor():
+KINDS = [MAGNETIZATION, AHC_TENSOR, KINETIC_T_EVEN, KINETIC_T_ODD, E2_T_EVEN, E2_T_ODD]
+
+
+@pytest.mark.peer
+@pytest.mark.parametrize("name", list(GROUPS))
+def test_optional_cross_check_with_spintensor(name):
+    """The same allowed spaces as spintensor's solver (peer code, optional)."""
     spintensor = pytest.importorskip("spintensor")
-    group = generate_group(GROUPS["4/mm'm'"])
-    ops = [[int(o.time_reversal), o.rotation] for o in group]
-    result = spintensor.solve_tensor_constraints(
-        transformations=ops, n=3, r=3, symmetries=[(0, 2, 1)], T_constraint=1, P_constraint=1
-    )
-    assert result[1] == allowed_form(E2_T_ODD, group=group).n_free
+    group = generate_group(GROUPS[name])
+    ops = [[bool(o.time_reversal), o.rotation] for o in group]
+    for kind in KINDS:
+        sym, anti = [], []
+        for i, j, sign in kind.index_symmetries:
+            perm = list(range(kind.rank))
+            perm[i], perm[j] = perm[j], perm[i]
+            (sym if sign > 0 else anti).append(tuple(perm))
+        result = spintensor.solve_tensor_constraints(
+            ops,
+            3,
+            kind.rank,
+            symmetries=sym or None,
+            antisymmetries=anti or None,
+            T_constraint=int(kind.t_odd),
+            P_constraint=int(kind.axial),
+        )
+        theirs = np.asarray(result[1]).reshape(3**kind.rank, -1)
+        ours = allowed_form(kind, group=group).basis.reshape(-1, 3**kind.rank).T
+        assert theirs.shape[1] == ours.shape[1], kind.describe()
+        if ours.shape[1]:
+            # same column space: each basis lies in the span of the other
+            for a, b in ((ours, theirs), (theirs, ours)):
+                coef, *_ = np.linalg.lstsq(b, a, rcond=None)
+                np.testing.assert_allclose(b @ coef, a, atol=1e-8)
