@@ -241,3 +241,21 @@ def test_optional_cross_check_with_spintensor(name):
             for a, b in ((ours, theirs), (theirs, ours)):
                 coef, *_ = np.linalg.lstsq(b, a, rcond=None)
                 np.testing.assert_allclose(b @ coef, a, atol=1e-8)
+
+
+def test_symmetrize_rank3_stored_components():
+    """The E² plug-in path: a random rank-3 tensor (symmetric in j, k) of a 3D model,
+    stored as 27 components, is projected onto the allowed form of 4/mm'm'; the result is
+    invariant, lies in the allowed space, and the forbidden components are exactly 0."""
+    from qgmag.symmetry.tensors import symmetrize_components
+
+    group = generate_group(GROUPS["4/mm'm'"])
+    rng = np.random.default_rng(1)
+    t = rng.normal(size=(2, 3, 3, 3))
+    t = t + np.swapaxes(t, -1, -2)
+    out = symmetrize_components(t.reshape(2, 27), group, E2_T_ODD, 3).reshape(2, 3, 3, 3)
+    form = allowed_form(E2_T_ODD, group=group)
+    assert np.all(out[:, ~form.mask] == 0.0)
+    np.testing.assert_allclose(out[:, 0, 0, 2], out[:, 1, 1, 2], atol=1e-14)  # χ_xxz = χ_yyz
+    again = symmetrize_components(out.reshape(2, 27), group, E2_T_ODD, 3)
+    np.testing.assert_allclose(again, out.reshape(2, 27), atol=1e-14)

@@ -76,18 +76,17 @@ def default_quantities(model: Model, observables: Sequence[str] | None = None) -
 
 
 def transform(values: np.ndarray, op: MagneticOperation, kind: TensorKind, dim: int) -> np.ndarray:
-    """ρ(g) applied to stored components (..., C): C = 3 (vector), 3·d (rank 2), d (velocity)."""
-    r = op.rotation
+    """ρ(g) applied to stored components (..., C): C = 3 or d (vectors), 3·d^(n-1) (rank n)."""
+    from qgmag.symmetry.tensors import _pad, _unpad
+
     sign = op.tensor_sign(kind.axial, kind.t_odd)
-    c = values.shape[-1]
     if kind.rank == 1:
-        return sign * values @ r[:c, :c].T
-    if kind.rank == 2:
-        t = values.reshape(*values.shape[:-1], 3, c // 3)
-        d = c // 3
-        out = np.einsum("ia,jb,...ab->...ij", r, r[:d, :d], t)
-        return sign * out.reshape(values.shape)
-    raise SymmetryError(f"rank-{kind.rank} band quantities are not tested here.")
+        c = values.shape[-1]
+        return sign * values @ op.rotation[:c, :c].T
+    rho = np.ones((1, 1))
+    for _ in range(kind.rank):
+        rho = np.kron(rho, op.rotation)
+    return sign * _unpad(_pad(values, kind.rank, dim) @ rho.T, kind.rank, dim)
 
 
 @dataclass(frozen=True)

@@ -257,25 +257,41 @@ def tensor_kind(observable: str, term: str = "*") -> TensorKind:
     return kinds.get(term, kinds["*"])
 
 
+def _pad(values: np.ndarray, rank: int, dim: int) -> np.ndarray:
+    """(..., 3·d^(n-1)) stored components (first index Cartesian, the others over the
+    model's d directions) -> (..., 3^n) full tensors with zeros elsewhere."""
+    lead = values.shape[:-1]
+    if rank <= 1:
+        return values
+    shape = (3,) + (dim,) * (rank - 1)
+    if values.shape[-1] != int(np.prod(shape)):
+        raise SymmetryError(
+            f"a rank-{rank} tensor of a {dim}D model must have {int(np.prod(shape))} stored "
+            f"components; got {values.shape[-1]}."
+        )
+    full = np.zeros((*lead,) + (3,) * rank)
+    full[(...,) + tuple(slice(0, n) for n in shape)] = values.reshape(*lead, *shape)
+    return full.reshape(*lead, 3**rank)
+
+
+def _unpad(full: np.ndarray, rank: int, dim: int) -> np.ndarray:
+    if rank <= 1:
+        return full
+    lead = full.shape[:-1]
+    shape = (3,) + (dim,) * (rank - 1)
+    t = full.reshape(*lead, *(3,) * rank)[(...,) + tuple(slice(0, n) for n in shape)]
+    return t.reshape(*lead, int(np.prod(shape)))
+
+
 def symmetrize_components(
     values: np.ndarray, group: MagneticGroup, kind: TensorKind, dim: int
 ) -> np.ndarray:
-    """Apply the group average to (..., C) stored components (C = 3 vector, 3·d tensor);
-    components the group forbids are set exactly to 0."""
+    """Apply the group average to (..., C) stored components and set the components the
+    group forbids exactly to 0. C = 3 for vectors, 3·d^(n-1) for rank n (first index
+    Cartesian, the others over the model's d directions, i-major), any rank."""
     values = np.asarray(values, dtype=float)
-    lead = values.shape[:-1]
-    if kind.rank == 1:
-        full = values
-    elif kind.rank == 2:
-        full = np.zeros((*lead, 3, 3))
-        full[..., :dim] = values.reshape(*lead, 3, dim)
-        full = full.reshape(*lead, 9)
-    else:  # pragma: no cover - stored rank-3 observables arrive with the E² issue
-        full = values
-    proj = group_average(group, kind)
-    out = full @ proj.T
+    full = _pad(values, kind.rank, dim)
+    out = full @ group_average(group, kind).T
     mask = allowed_form(kind, group=group).mask.reshape(-1)
     out[..., ~mask] = 0.0
-    if kind.rank == 2:
-        out = out.reshape(*lead, 3, 3)[..., :dim].reshape(*lead, 3 * dim)
-    return out
+    return _unpad(out, kind.rank, dim)
