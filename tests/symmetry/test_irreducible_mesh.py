@@ -94,7 +94,7 @@ def _natural(var: str, values: np.ndarray) -> float:
 @pytest.fixture(scope="module", params=list(CASES))
 def pair(request):
     model, quantities, kmesh, name = CASES[request.param]
-    kwargs = dict(mu=MU, temperature=TEMPERATURE, kmesh=kmesh, smearing=("gaussian", 0.3))
+    kwargs = dict(mu=MU, temperature=TEMPERATURE, kmesh=kmesh, smearing=("gaussian", 0.6))
     full = compute(model, quantities, **kwargs)
     reduced = compute(model, quantities, symmetry="auto", **kwargs)
     return request.param, full, reduced, quantities, name
