@@ -2,7 +2,8 @@
 
 Commands: ``run`` (``qgmag.compute`` -> results.nc, summary.md, plots), ``models`` (built-in
 models and their parameters), ``info`` (summary of a Wannier90 file), ``bands`` and ``map``
-(band-structure and Brillouin-zone plots). User errors (bad configuration, unknown model,
+(band-structure and Brillouin-zone plots), ``symmetry`` (magnetic point group and
+allowed tensor forms). User errors (bad configuration, unknown model,
 missing or malformed file) print one line ``error: ...`` on stderr and exit with code 2;
 success exits 0. Results go to stdout only with ``--json``; messages and progress go to
 stderr.
@@ -481,6 +482,39 @@ def map_(
         files = plot_map_of(cfg)
     for f in files:
         typer.echo(str(f))
+
+
+@app.command()
+def symmetry(
+    source: Annotated[
+        str, typer.Argument(help="Built-in model name, TOML configuration or Wannier90 file.")
+    ],
+    win: Annotated[
+        Path | None,
+        typer.Option("--win", help=".win file with the structure (atoms) for spglib."),
+    ] = None,
+    moment: Annotated[
+        list[str] | None,
+        typer.Option("--moment", help="Magnetic moment mx,my,mz of each atom (with --win)."),
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option("--tolerance", help="Relative violation counted as symmetric.")
+    ] = 1e-6,
+    set_: SetOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Magnetic point group of a model and the allowed form of every observable."""
+    from qgmag.symmetry.report import format_report, parse_moments, symmetry_command
+
+    with _user_errors():
+        report = symmetry_command(
+            source,
+            win=None if win is None else str(win),
+            moments=parse_moments(moment),
+            set_=list(set_ or []),
+            tolerance=tolerance,
+        )
+    typer.echo(json.dumps(report, indent=2) if json_out else format_report(report))
 
 
 def _version(value: bool) -> None:

@@ -8,6 +8,7 @@ close to a non-zero reciprocal lattice vector G as to Γ, a zone corner to two s
 
 from __future__ import annotations
 
+import importlib.util
 import itertools
 
 import numpy as np
@@ -220,11 +221,18 @@ def test_other_3d_lattice():
     tetragonal = np.diag([2.0, 2.0, 3.0])
     assert lattice_type(tetragonal) == "other"
     path = make_path(one_orbital(tetragonal))
-    assert path.labels[0] == path.labels[-1] == "Γ"
-    assert "(1/2,0,0)" in path.labels
-    assert "(1/2,1/2,1/2)" in path.labels
-    with pytest.raises(ConfigError, match="unknown high-symmetry point 'X'"):
-        make_path(one_orbital(tetragonal), ["Γ", "X"])
+    if importlib.util.find_spec("seekpath") is None:  # the face-centre fallback
+        assert path.labels[0] == path.labels[-1] == "Γ"
+        assert "(1/2,0,0)" in path.labels
+        assert "(1/2,1/2,1/2)" in path.labels
+        return
+    # seekpath's tP path; X = (0, 1/2, 0), A = (1/2, 1/2, 1/2) of the reciprocal vectors
+    assert path.labels == ("Γ", "X", "M", "Γ", "Z", "R", "A", "Z")
+    reduced = dict(zip(path.labels, path.reduced[list(path.vertex_index)], strict=True))
+    np.testing.assert_allclose(reduced["X"], [0, 0.5, 0], atol=1e-12)
+    np.testing.assert_allclose(reduced["A"], [0.5, 0.5, 0.5], atol=1e-12)
+    with pytest.raises(ConfigError, match="unknown high-symmetry point 'Q'"):
+        make_path(one_orbital(tetragonal), ["Γ", "Q"])
 
 
 # -- the path itself -------------------------------------------------------------------------
@@ -358,3 +366,48 @@ def test_errors_are_qgmag_errors():
         standard_vertices(np.eye(4))
     with pytest.raises(QgmagError, match="2x2 or 3x3"):
         high_symmetry_points(np.eye(1))
+
+
+def test_seekpath_path_for_hexagonal_3d_any_orientation():
+    """Te-like hexagonal lattice (no hand table): seekpath's Γ–M–K–Γ–A–L–H–A, with the
+    textbook reduced coordinates M = (1/2, 0, 0), K = (1/3, 1/3, 0), A = (0, 0, 1/2),
+    whatever the Cartesian orientation of the cell."""
+    pytest.importorskip("seekpath")
+    from qgmag.kspace.path import high_symmetry_points, make_path
+    from qgmag.models import TightBindingModel
+
+    lat = np.array([[4.457, 0, 0], [-2.2285, 3.85987522, 0], [0, 0, 5.9581176]])
+    expected = {"Γ": (0, 0, 0), "M": (0.5, 0, 0), "K": (1 / 3, 1 / 3, 0), "A": (0, 0, 0.5),
+                "L": (0.5, 0, 0.5), "H": (1 / 3, 1 / 3, 0.5)}
+    for angle in (0.0, 0.7):
+        c, s = np.cos(angle), np.sin(angle)
+        rot = np.array([[c, -s, 0], [s, c, 0], [0, 0, 1]])
+        model = TightBindingModel(lat @ rot.T, [[0, 0, 0]], [(0, 0, (1, 0, 0), 1.0)])
+        path = make_path(model, n_points=80)
+        assert path.labels == ("Γ", "M", "K", "Γ", "A", "L", "H", "A")
+        recip = model.reciprocal_lattice
+        vertices = path.kpoints[list(path.vertex_index)]
+        for label, k in zip(path.labels, vertices, strict=True):
+            want = np.asarray(expected[label]) @ recip
+            if angle == 0.0:
+                np.testing.assert_allclose(k @ np.linalg.inv(recip), expected[label], atol=1e-9)
+            # rotated cell: seekpath may pick another point of the same star
+            assert np.linalg.norm(k) == pytest.approx(np.linalg.norm(want), rel=1e-9)
+            assert abs(k[2]) == pytest.approx(abs(want[2]), abs=1e-9)
+        named = high_symmetry_points(model)
+        assert np.linalg.norm(named["K"]) == pytest.approx(
+            np.linalg.norm(np.asarray(expected["K"]) @ recip), rel=1e-9
+        )
+        # by name
+        by_name = make_path(model, ["Γ", "K", "H"], n_points=20)
+        assert by_name.labels == ("Γ", "K", "H")
+
+
+def test_seekpath_orthorhombic_path():
+    pytest.importorskip("seekpath")
+    from qgmag.kspace.path import make_path
+    from qgmag.models import TightBindingModel
+
+    model = TightBindingModel(np.diag([3.0, 4.0, 5.0]), [[0, 0, 0]], [(0, 0, (1, 0, 0), 1.0)])
+    path = make_path(model, n_points=60)
+    assert path.labels[:5] == ("Γ", "X", "S", "Y", "Γ")

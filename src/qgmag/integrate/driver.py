@@ -165,6 +165,9 @@ def compute(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_interval: float = 60.0,
     resume: bool = False,
+    symmetry: object = None,
+    symmetry_mesh: str = "irreducible",
+    symmetry_tolerance: float = 1e-6,
 ) -> xr.Dataset:
     """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
 
@@ -210,6 +213,18 @@ def compute(
         and when the run is interrupted), serial or parallel; deleted after success. See
         :mod:`qgmag.checkpoint`.
     checkpoint_interval : seconds between checkpoint saves (0: after every chunk).
+    symmetry : None (default: the full mesh, unsymmetrized, as before), ``"auto"`` (the
+        magnetic operations the model keeps, tested on random k) or a
+        :class:`qgmag.symmetry.MagneticGroup` (e.g. ``group_from_structure``): integrate
+        the irreducible points of the (group-invariant, Γ-centred) mesh with their orbit
+        weights and symmetrize every tensor by the group average; equal to the full-mesh
+        result when the model has the symmetry. See :mod:`qgmag.symmetry` and
+        docs/symmetry.md.
+    symmetry_mesh : "irreducible" (default) or "full": evaluate the whole mesh, symmetrize,
+        and report ``<name>_forbidden`` = unsymmetrized − symmetrized (how much the model
+        breaks the group).
+    symmetry_tolerance : relative violation up to which an operation counts as kept by the
+        model (``"auto"``) or a given group is accepted without a warning.
     resume : continue from ``checkpoint``: the chunks it holds are not recomputed. A
         checkpoint of another calculation (model, mesh, quantities, μ, T, smearing, chunk
         size, ...) or a corrupt file raises :class:`~qgmag.errors.CheckpointError`; a
@@ -238,6 +253,19 @@ def compute(
     smear = parse_smearing(smearing)
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
+    sym = None
+    if symmetry is not None:
+        from qgmag.symmetry.integration import prepare
+
+        sym = prepare(
+            model,
+            symmetry,
+            [o.name for o in observables],
+            mesh,
+            symmetry_mesh=symmetry_mesh,
+            tolerance=symmetry_tolerance,
+        )
+        mesh = sym.mesh
     plan = build_plan(
         model,
         observables,
@@ -315,9 +343,20 @@ def compute(
     }
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks
-    ds = assemble_dataset(
-        model, observables, plan, sums["full"], params, sums.get("half"), extra_attrs=attrs
-    )
+    if sym is not None:
+        ds = sym.finish(
+            lambda full, half: assemble_dataset(
+                model, observables, plan, full, params, half, extra_attrs=attrs
+            ),
+            sums,
+            plan,
+            model.dim,
+            [o.name for o in observables],
+        )
+    else:
+        ds = assemble_dataset(
+            model, observables, plan, sums["full"], params, sums.get("half"), extra_attrs=attrs
+        )
     if store is not None:
         store.remove()
     return ds
@@ -500,6 +539,7 @@ def assemble_dataset(
             "mesh": json.dumps(plan.mesh.describe()),
             "kmesh": list(plan.mesh.describe()["kmesh"]),  # type: ignore[arg-type]
             "n_kpoints": int(sums.n_points),
+            "n_kpoints_evaluated": int(sums.n_points),
             "smearing": json.dumps(plan.smearing.as_dict() if plan.smearing else None),
             "smearing_note": "smearing is applied at temperature 0 only; T > 0 uses Fermi-Dirac",
             "tau_fs": params.tau_fs,

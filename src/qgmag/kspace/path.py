@@ -16,8 +16,10 @@ lattice:
   rectangular: Γ–X–S–Y–Γ (X = (π/a, 0) along the model's first lattice vector);
 * 3D simple cubic: Γ–X–M–Γ–R–X; bcc: Γ–H–N–Γ–P–H; fcc: Γ–X–W–K–Γ–L–U–W–L–K
   (recognized from the lattice metric, whatever primitive cell is used);
-* any other lattice: Γ and the centres of the faces of the reciprocal cell, labelled by
-  their reduced coordinates, e.g. ``(1/2,0)``;
+* any other 3D lattice: seekpath's path (e.g. hexagonal Γ–M–K–Γ–A–L–H–A, see
+  :mod:`qgmag.kspace.seekpath_path`) when seekpath is installed (``qgmag[symmetry]``);
+  otherwise, and for oblique 2D lattices, Γ and the centres of the faces of the
+  reciprocal cell, labelled by their reduced coordinates, e.g. ``(1/2,0)``;
 * continuum models: along k_x through k = 0 across the integration domain (k_y = 0).
 """
 
@@ -156,8 +158,9 @@ def high_symmetry_points(model_or_reciprocal: Model | FloatArray) -> dict[str, F
 
     Accepts a model or its reciprocal lattice (rows b_a in 1/Å). 2D hexagonal: Γ, K, K',
     M; square: Γ, X, Y, M; rectangular: Γ, X, Y, S; cubic: Γ, X, M, R; bcc: Γ, H, N, P;
-    fcc: Γ, X, W, K, L, U (textbook points of the conventional cubic axes); any other
-    lattice and continuum models: Γ only. These are the names :func:`make_path` accepts
+    fcc: Γ, X, W, K, L, U (textbook points of the conventional cubic axes); other 3D
+    lattices: seekpath's points (when installed); otherwise and for continuum models: Γ
+    only. These are the names :func:`make_path` accepts
     as bare labels.
     """
     if isinstance(model_or_reciprocal, Model):

@@ -108,7 +108,10 @@ def _named_points(recip: FloatArray) -> dict[str, FloatArray]:
     lat = 2.0 * np.pi * np.linalg.inv(recip).T
     kind, a, axes = _classify_cubic(lat)
     if kind not in _CUBIC_PATHS or axes is None:
-        return {"Γ": np.zeros(3)}
+        from qgmag.kspace.seekpath_path import seekpath_points
+
+        found = seekpath_points(recip)
+        return {"Γ": np.zeros(3)} if found is None else found[2]
     return {
         label: (2.0 * np.pi / a) * np.asarray(c, dtype=float) @ axes
         for label, c in _CUBIC_PATHS[kind]
@@ -240,6 +243,11 @@ def _standard_3d(recip: FloatArray) -> tuple[list[str], FloatArray]:
         labels = [label for label, _ in _CUBIC_PATHS[kind]]
         conv = np.array([c for _, c in _CUBIC_PATHS[kind]], dtype=float)
         return labels, (2.0 * np.pi / a) * conv @ axes
+    from qgmag.kspace.seekpath_path import seekpath_points
+
+    found = seekpath_points(recip)
+    if found is not None and found[0] is not None:
+        return found[0], found[1]  # type: ignore[return-value]
     b1, b2, b3 = recip
     gamma = np.zeros(3)
     cart = np.array(

@@ -91,6 +91,7 @@ def bands_figure(
     mu: float | None = None,
     energy_window: Sequence[float] | None = None,
     percentile: float = 99.0,
+    symmetry: Any = None,
 ) -> Figure:
     """Band energies along ``kpath`` coloured by a band quantity (see :func:`plot_bands`)."""
     import qgmag
@@ -160,7 +161,7 @@ def bands_figure(
         )
     ax.set_xlim(x[0], x[-1])
     ax.set_ylim(lo, hi)
-    ax.set_xticks(kpath.ticks + kpath.offset, _tick_labels(kpath))
+    ax.set_xticks(kpath.ticks + kpath.offset, _tick_labels(kpath, symmetry, model))
     if kpath.xlabel:
         ax.set_xlabel(kpath.xlabel)
     ax.set_ylabel("energy (eV)")
@@ -172,10 +173,16 @@ def bands_figure(
     return fig
 
 
-def _tick_labels(kpath: KPath) -> list[str]:
+def _tick_labels(kpath: KPath, symmetry: Any = None, model: Any = None) -> list[str]:
     """Vertex labels; of two vertices closer than 2% of the path only the first is named
-    (the second is joined to it as "A|B")."""
+    (the second is joined to it as "A|B"). With a magnetic group ``symmetry``, a vertex
+    equivalent to an earlier one of another name is labelled "B≡A"."""
     labels = list(kpath.labels)
+    if symmetry is not None and model is not None:
+        from qgmag.symmetry.kpoints import equivalent_labels
+
+        vertices = np.asarray(kpath.kpoints)[list(kpath.vertex_index)]
+        labels = equivalent_labels(labels, vertices, symmetry, model.reciprocal_lattice)
     ticks = np.asarray(kpath.ticks)
     span = float(ticks[-1] - ticks[0]) or 1.0
     for i in range(1, len(labels)):
@@ -195,6 +202,7 @@ def plot_bands(
     energy_window: Sequence[float] | None = None,
     outfile: str | os.PathLike[str],
     formats: Iterable[str] = ("png", "pdf"),
+    symmetry: Any = None,
 ) -> list[Path]:
     """Band structure along a k-path coloured by a band quantity; returns the files written.
 
@@ -210,6 +218,8 @@ def plot_bands(
     mu : eV; drawn as a dashed line.
     energy_window : (e_min, e_max) in eV shown; default: all bands.
     outfile : file name without extension; ``formats`` the extensions written.
+    symmetry : a :class:`qgmag.symmetry.MagneticGroup` (or "auto": the model's): path
+        vertices related by it are labelled "K'≡K".
 
     The colour scale keeps 0 at the neutral colour: diverging and symmetric for signed
     values, one-sided for values of one sign (e.g. g_xx). When a few spikes (Berry
@@ -219,5 +229,11 @@ def plot_bands(
     (per-band values there depend on the basis). Each band's coloured line carries the
     gid ``"band:<n>"``; its colour array holds the segment means of the values.
     """
-    fig = bands_figure(model, kpath, quantity, component, mu=mu, energy_window=energy_window)
+    if isinstance(symmetry, str) and symmetry == "auto":
+        from qgmag.symmetry.detect import model_group
+
+        symmetry = model_group(model)[0]
+    fig = bands_figure(
+        model, kpath, quantity, component, mu=mu, energy_window=energy_window, symmetry=symmetry
+    )
     return save_figure(fig, outfile, formats)

@@ -95,6 +95,8 @@ def bz_map_figure(
     n: int = 200,
     band: int | None = None,
     percentile: float = 99.5,
+    symmetry: Any = None,
+    mark: Any = None,
 ) -> Figure:
     """Heat map of a band quantity on a Brillouin-zone plane (see :func:`plot_bz_map`)."""
     import qgmag
@@ -163,6 +165,8 @@ def bz_map_figure(
         ax.plot(outline[:, 0], outline[:, 1], color="k", linewidth=1.0)
         if model.dim == 2:
             _mark_points(ax, np.asarray(model.reciprocal_lattice))
+            if symmetry is not None and mark is not None:
+                _mark_stars(ax, np.asarray(model.reciprocal_lattice), symmetry, mark)
     elif isinstance(model, ContinuumModel) and isinstance(model.domain, Disk):
         phi = np.linspace(0, 2 * np.pi, 200)
         r = model.domain.radius
@@ -213,6 +217,22 @@ def _mark_points(ax: Any, recip: FloatArray) -> None:
         ax.annotate(label, xy=k, xytext=(4, 4), textcoords="offset points", fontsize="medium")
 
 
+def _mark_stars(ax: Any, recip: FloatArray, symmetry: Any, mark: Any) -> None:
+    """Mark each point of ``mark`` (reduced coordinates) and its images under the group,
+    one colour per star."""
+    from qgmag.symmetry.kpoints import star
+
+    points = np.atleast_2d(np.asarray(mark, dtype=float))
+    if points.shape[1] != 2:
+        raise QgmagError(f"mark must be reduced 2D k-points (k1, k2); got shape {points.shape}.")
+    colours = ["tab:green", "tab:orange", "tab:purple", "tab:brown", "tab:pink"]
+    for i, reduced in enumerate(points):
+        images = star(reduced @ recip, symmetry, recip)
+        ax.plot(images[:, 0], images[:, 1], linestyle="none", marker="*", markersize=8,
+                color=colours[i % len(colours)], markeredgecolor="k", markeredgewidth=0.4,
+                gid=f"star:{i}")
+
+
 def plot_bz_map(
     model: Model,
     quantity: str = "berry_curvature",
@@ -225,6 +245,8 @@ def plot_bz_map(
     band: int | None = None,
     outfile: str | os.PathLike[str],
     formats: Iterable[str] = ("png", "pdf"),
+    symmetry: Any = None,
+    mark: Any = None,
 ) -> list[Path]:
     """Heat map of a band quantity on a plane of the Brillouin zone; returns the files.
 
@@ -241,6 +263,9 @@ def plot_bz_map(
         or None for the occupation-weighted sum Σ_n f0(ε_n - μ, T) X_n (what integrates
         to the observables: for Ω^z, ∫[dk] of the map is the AHC / Chern number density).
     outfile, formats : file name without extension and the formats written.
+    symmetry, mark : 2D lattice models: a :class:`qgmag.symmetry.MagneticGroup` (or
+        "auto") and reduced k-points (k1, k2) whose stars (all symmetry-related points)
+        are marked, one colour per star.
 
     The region shown covers the first Brillouin zone of a 2D lattice (outlined, with the
     standard high-symmetry points marked); for 3D models the outline is the Wigner–Seitz
@@ -256,5 +281,15 @@ def plot_bz_map(
         kz=kz,
         n=n,
         band=band,
+        symmetry=_resolve_group(model, symmetry),
+        mark=mark,
     )
     return save_figure(fig, outfile, formats)
+
+
+def _resolve_group(model: Model, symmetry: Any) -> Any:
+    if isinstance(symmetry, str) and symmetry == "auto":
+        from qgmag.symmetry.detect import model_group
+
+        return model_group(model)[0]
+    return symmetry
