@@ -307,12 +307,21 @@ def read_wannier90(
     energy_shift: float = 0.0,
     hermitian_tolerance: float = 1e-6,
     name: str | None = None,
+    level: str | None = None,
+    spin_pairs: Any = None,
 ) -> TightBindingModel:
-    """Read a Wannier90 ``seedname_tb.dat`` or ``seedname_hr.dat`` file as a model.
+    """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
+
+    A path ending in ``.chk``, ``.chk.fmt`` or ``.win``, or a bare seedname with a
+    ``seedname.chk`` next to it, is read as a Wannier90 run by
+    :func:`qgmag.io.w90_reader.read_wannier90_run` (a :class:`~qgmag.models.WannierModel`
+    at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``,
+    ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
 
     Parameters
     ----------
-    path : the ``_tb.dat`` or ``_hr.dat`` file (kind from the name, else from line 2).
+    path : the ``_tb.dat`` or ``_hr.dat`` file (kind from the name, else from line 2), or a
+        Wannier90 run (see above).
     lattice : (3, 3) lattice rows in Å, or the path of a ``.win`` (``unit_cell_cart``,
         bohr or ang) or ``.wout`` file. Default: from the ``_tb.dat`` file itself; for
         ``_hr.dat`` from ``seedname.win`` or ``seedname.wout`` next to the file.
@@ -354,6 +363,31 @@ def read_wannier90(
     WannierBerri fold it into H(R). Raises :class:`~qgmag.errors.WannierFormatError` for a
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
+    from qgmag.io.w90_reader import is_run, read_wannier90_run
+
+    if is_run(path):
+        extra = {
+            "lattice": lattice is not None,
+            "positions": positions is not None,
+            "spinor_ordering": spinor_ordering is not None,
+            "spin": spin is not None,
+            "berry_connection": berry_connection != "tight-binding",
+        }
+        given = [k for k, v in extra.items() if v]
+        if given:
+            raise ModelError(
+                f"{given} apply to _tb.dat/_hr.dat files only; for a Wannier90 run use level=, "
+                "centres= and spin_pairs= (docs/real_materials.md)."
+            )
+        return read_wannier90_run(
+            path, level=level, centres=centres, spin_pairs=spin_pairs,
+            energy_shift=energy_shift, name=name,
+        )
+    if level is not None or spin_pairs is not None:
+        raise ModelError(
+            "level= and spin_pairs= apply to Wannier90 runs (seedname.chk); for a _tb.dat file "
+            "use berry_connection= and spinor_ordering=."
+        )
     if berry_connection not in BERRY_CONNECTIONS:
         raise ValueError(
             f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."

@@ -36,25 +36,38 @@ TIGHT_BINDING_ONLY = (
     "interband_orbital_moment",
     "metric_dipole",
     "magnetoelectric_tensor",
+    "spin_berry_curvature",
+    "kinetic_spin_intrinsic",
 )
 
 
-def quantity_level(model: Any, name: str) -> str:
-    """The level at which ``name`` (a band quantity or observable) is computed for ``model``."""
+def model_level(model: Any) -> str:
+    """The level of any model: a WannierModel's ``level``, else from ``berry_connection``."""
     level = getattr(model, "level", None)
-    if level is None:
-        level = "full-connection" if getattr(model, "berry_connection", "") == "full" else (
-            "tight-binding"
-        )
+    if level is not None:
+        return str(level)
+    return "full-connection" if getattr(model, "berry_connection", "") == "full" else (
+        "tight-binding"
+    )
+
+
+def quantity_level(model: Any, name: str) -> str:
+    """The level at which quantity/observable ``name`` is computed for ``model``.
+
+    Orbital moments and magnetizations use the model's level; Berry curvature, AHC and
+    Chern number are at most "full-connection" (the external B, C terms do not enter
+    them); the interband connection, metric, metric dipole, interband moment and F (and
+    the intrinsic kinetic orbital response built from them) and the spin Berry curvature Φ
+    (velocity formula, with S(k) from S(R) where available) are "tight-binding".
+    """
+    level = model_level(model)
     if any(t in name for t in TIGHT_BINDING_ONLY) or name.startswith("kinetic_orbital_intr"):
         return "tight-binding"
-    if "orbital" in name and "moment" not in name and "magnetization" not in name:
-        return "tight-binding" if level == "tight-binding" else level
-    if "berry_curvature" in name and "spin" not in name or "hall" in name or "chern" in name:
-        return "tight-binding" if level == "tight-binding" else "full"
     if "orbital" in name:
         return level
-    return "tight-binding" if level == "tight-binding" else "full"
+    if level == "full" and ("berry_curvature" in name or "hall" in name or "chern" in name):
+        return "full-connection"
+    return level
 
 
 class WannierModel(TightBindingModel):
