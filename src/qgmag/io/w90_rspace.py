@@ -201,3 +201,69 @@ def r_space_matrices(
         xr = to_r_space(q_to_grid(chk, xq), gidx, weights)
         out[key] = xr if key == "B" else hermitian_part(vectors, xr)
     return out
+
+
+def rephase(
+    vectors: np.ndarray,
+    mats: dict[str, np.ndarray],
+    old: np.ndarray,
+    new: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Re-express A, B, C for Bloch-sum positions ``new`` instead of ``old`` (Å, (n, 3)).
+
+    The R-space operators are unchanged; only the convention "Bloch sums with
+    e^{ik·(R + p_n - p_m)}" moves from p = old to p = new. With p-convention matrices
+    X_p and the centre-free ones X_0 (p = 0):
+    A_p = A_0 - p_n δ_mn δ_R0,  B_p = B_0 - p_n H,
+    C^c_p = C^c_0 + i[p^b_m B^a - p^a_m B^b + p^a_n B^{b†} - p^b_n B^{a†}
+            + (p^a_m p^b_n - p^b_m p^a_n) H]  with B^†(R)_mn = conj(B_nm(-R)).
+    H and S do not change. Observables are exactly unchanged (a diagonal unitary
+    e^{ik·(p - p')} of the Bloch basis).
+    """
+    out = dict(mats)
+    h = mats["H"]
+    zero = int(np.flatnonzero(~np.any(vectors, axis=1))[0])
+    index = {tuple(v): r for r, v in enumerate(vectors.tolist())}
+    partner = np.array([index[tuple(-x for x in v)] for v in vectors.tolist()])
+    n = h.shape[1]
+    diag = np.arange(n)
+
+    def to_zero(x: dict[str, np.ndarray], p: np.ndarray) -> dict[str, np.ndarray]:
+        y = dict(x)
+        if "A" in x:
+            y["A"] = x["A"].copy()
+            y["A"][zero, diag, diag] += p
+        if "B" in x:
+            b0 = x["B"] + h[..., None] * p[None, None, :, :]
+            y["B"] = b0
+            if "C" in x:
+                y["C"] = x["C"] - _c_shift(b0, h, p, partner)
+        return y
+
+    def from_zero(x: dict[str, np.ndarray], p: np.ndarray) -> dict[str, np.ndarray]:
+        y = dict(x)
+        if "A" in x:
+            y["A"] = x["A"].copy()
+            y["A"][zero, diag, diag] -= p
+        if "B" in x:
+            y["B"] = x["B"] - h[..., None] * p[None, None, :, :]
+            if "C" in x:
+                y["C"] = x["C"] + _c_shift(x["B"], h, p, partner)
+        return y
+
+    return from_zero(to_zero(out, np.asarray(old, float)), np.asarray(new, float))
+
+
+def _c_shift(b0: np.ndarray, h: np.ndarray, p: np.ndarray, partner: np.ndarray) -> np.ndarray:
+    """C_p - C_0 for centre-free B_0 (see :func:`rephase`), (nR, n, n, 3)."""
+    bdag = np.conj(np.swapaxes(b0[partner], 1, 2))
+    pm = p[None, :, None, :]  # p_m
+    pn = p[None, None, :, :]  # p_n
+    out = np.empty(b0.shape, dtype=complex)
+    for c, (a, b) in enumerate(_CYC):
+        out[..., c] = 1j * (
+            pm[..., b] * b0[..., a] - pm[..., a] * b0[..., b]
+            + pn[..., a] * bdag[..., b] - pn[..., b] * bdag[..., a]
+            + (pm[..., a] * pn[..., b] - pm[..., b] * pn[..., a]) * h
+        )
+    return out

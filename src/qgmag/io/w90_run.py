@@ -230,6 +230,14 @@ class Checkpoint:
         return int(self.kpt_red.shape[0])
 
 
+def _snap_kpoints(kpt: np.ndarray, mp: tuple[int, int, int]) -> np.ndarray:
+    """k-points written with 8 digits (0.33333333) snapped onto the exact mesh fractions, so
+    that phases e^{2πi k·L} of a lattice-vector relabelling are exact."""
+    grid = np.asarray(mp, dtype=float)
+    snapped = np.round(kpt * grid) / grid
+    return np.where(np.abs(kpt - snapped) < 1e-6, snapped, kpt)
+
+
 def _assemble_v(path, nk, nb, nw, dis, lwindow, ndimwin, u_opt, u) -> np.ndarray:  # noqa: ANN001
     if not dis:
         if nb != nw:
@@ -296,6 +304,7 @@ def read_chk(path: Path) -> Checkpoint:
     if int(np.prod(mp)) != nk:
         raise WannierFormatError(f"{str(p)!r}: num_kpts = {nk} but mp_grid = {mp}.")
     v = _assemble_v(p, nk, nb, nw, dis, lwindow, ndimwin, u_opt, u)
+    kpt = _snap_kpoints(kpt, mp)
     return Checkpoint(p, nb, exclude, lattice, mp, kpt, nntot, nw, dis, v, centres, spreads)
 
 
@@ -358,6 +367,7 @@ def read_chk_fmt(path: Path) -> Checkpoint:
     if int(np.prod(mp)) != nk:
         raise WannierFormatError(f"{str(p)!r}: num_kpts = {nk} but mp_grid = {mp}.")
     v = _assemble_v(p, nk, nb, nw, dis, lwindow, ndimwin, u_opt, u)
+    kpt = _snap_kpoints(kpt, mp)
     return Checkpoint(p, nb, exclude, lattice, mp, kpt, nntot, nw, dis, v, centres, spreads)
 
 

@@ -317,6 +317,8 @@ def read_wannier90(
     :func:`qgmag.io.w90_reader.read_wannier90_run` (a :class:`~qgmag.models.WannierModel`
     at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``,
     ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
+    A folder written by WannierBerri's ``System_R.to_npz`` (current or legacy layout) is
+    read by :func:`qgmag.io.wberri_npz.read_wberri_npz`.
 
     Parameters
     ----------
@@ -364,7 +366,10 @@ def read_wannier90(
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
     from qgmag.io.w90_reader import is_run, read_wannier90_run
+    from qgmag.io.wberri_npz import is_wberri_folder, read_wberri_npz
 
+    if is_wberri_folder(path):
+        return read_wberri_npz(path, level=level, energy_shift=energy_shift, name=name)
     if is_run(path):
         extra = {
             "lattice": lattice is not None,
