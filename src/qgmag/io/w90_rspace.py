@@ -141,25 +141,30 @@ def q_matrices(
     v = chk.v_matrix
     vd = np.conj(np.swapaxes(v, 1, 2))
     out: dict[str, np.ndarray] = {}
-    h = np.einsum("kim,km,kmj->kij", vd, eig, v)
+    h = np.matmul(vd * eig[:, None, :], v)
     out["H"] = 0.5 * (h + np.conj(np.swapaxes(h, 1, 2)))
     if spn is not None:
-        s = np.einsum("kim,ksmn,knj->kijs", vd, spn, v, optimize=True)
+        s = np.moveaxis(np.matmul(np.matmul(vd[:, None], spn), v[:, None]), 1, -1)
         out["S"] = 0.5 * (s + np.conj(np.swapaxes(s, 1, 2)))
     if mmn is None:
         return out
     bcart, wb = b_vectors(chk, mmn)
-    nb_idx = mmn.neighbours
-    vnb = v[nb_idx]  # (nk, nnb, nbands, n)
-    mw = np.einsum("kim,kbmn,kbnj->kbij", vd, mmn.data, vnb, optimize=True)
+    vnb = v[mmn.neighbours]  # (nk, nnb, nbands, n)
+    nk, nnb = wb.shape
+    n = v.shape[2]
+    mv = np.matmul(mmn.data, vnb)  # M V(k+b)
     phase = np.exp(1j * np.einsum("kba,ja->kbj", bcart, centres))  # e^{i b·τ_n}
     fac = 1j * wb[:, :, None] * bcart  # (nk, nnb, 3)
-    out["A"] = np.einsum("kbij,kbj,kba->kija", mw, phase, fac, optimize=True)
-    bw = np.einsum("kim,km,kbmn,kbnj->kbij", vd, eig, mmn.data, vnb, optimize=True)
-    out["B"] = np.einsum("kbij,kbj,kba->kija", bw, phase, fac, optimize=True)
+
+    def b_sum(x: np.ndarray) -> np.ndarray:  # Σ_b x[k, b, i, j] fac[k, b, a] -> (k, i, j, a)
+        x = (x * phase[:, :, None, :]).reshape(nk, nnb, n * n)
+        return np.matmul(np.swapaxes(x, 1, 2), fac).reshape(nk, n, n, 3)
+
+    out["A"] = b_sum(np.matmul(vd[:, None], mv))
+    out["B"] = b_sum(np.matmul((vd * eig[:, None, :])[:, None], mv))
     if uhu is not None:
         vnbd = np.conj(np.swapaxes(vnb, 2, 3))  # (nk, nnb, n, nbands)
-        cw = np.einsum("kxim,kxymn,kynj->kxyij", vnbd, uhu, vnb, optimize=True)
+        cw = np.matmul(np.matmul(vnbd[:, :, None], uhu), vnb[:, None, :])  # (k, b1, b2, n, n)
         cw = cw * np.conj(phase)[:, :, None, :, None] * phase[:, None, :, None, :]
         wbv = wb[:, :, None] * bcart
         cross = np.stack(
@@ -168,8 +173,9 @@ def q_matrices(
                 for a, b in _CYC
             ],
             axis=-1,
-        )  # (nk, b1, b2, 3)
-        out["C"] = 1j * np.einsum("kxyij,kxyc->kijc", cw, cross, optimize=True)
+        ).reshape(nk, nnb * nnb, 3)
+        cw = np.swapaxes(cw.reshape(nk, nnb * nnb, n * n), 1, 2)
+        out["C"] = 1j * np.matmul(cw, cross).reshape(nk, n, n, 3)
     return out
 
 

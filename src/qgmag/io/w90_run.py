@@ -323,6 +323,8 @@ class _Tokens:
             raise WannierFormatError(f"{str(self.path)!r} ends too early (truncated checkpoint).")
         chunk = self.items[self.i : self.i + n]
         self.i += n
+        if kind is str:
+            return np.array(chunk)
         try:
             if kind is bool:
                 return np.array([c.upper().strip(".") in ("T", "TRUE", "1") for c in chunk])
