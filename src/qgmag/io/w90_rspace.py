@@ -186,6 +186,9 @@ def hermitian_part(vectors: np.ndarray, x: np.ndarray) -> np.ndarray:
     return 0.5 * (x + np.conj(np.swapaxes(x[partner], 1, 2)))
 
 
+SCHEMES = ("wannierberri", "postw90")
+
+
 def r_space_matrices(
     chk: Checkpoint,
     eig: np.ndarray,
@@ -193,16 +196,24 @@ def r_space_matrices(
     spn: np.ndarray | None = None,
     uhu: np.ndarray | None = None,
     centres: np.ndarray | None = None,
+    scheme: str = "wannierberri",
 ) -> dict[str, np.ndarray]:
-    """R list "vectors" (nR, 3) and "H", "A", "B", "C", "S" on it (those the files allow).
+    """R list "vectors" (nR, 3), "positions" (n, 3) Å of the Bloch sums, and "H", "A", "B",
+    "C", "S" on the R list (those the files allow).
 
-    ``centres`` (num_wann, 3) Å are the phase centres τ (default: the checkpoint's Wannier
-    centres); A(R=0) keeps its small diagonal (the finite-difference centre minus τ).
+    ``scheme="wannierberri"`` (default): b-phases and Bloch-sum positions are the centres
+    τ (``centres``, default the checkpoint's Wannier centres); A(R=0) keeps its small
+    diagonal (finite-difference centre minus τ). ``scheme="postw90"``: the finite
+    differences without centre phases and Bloch sums e^{ik·R} (positions 0, A(R=0)
+    diagonal = the centres), as postw90 3.1 does; MDRS uses the Wannier centres in both.
     """
+    if scheme not in SCHEMES:
+        raise WannierFormatError(f"scheme must be one of {SCHEMES}; got {scheme!r}.")
     tau = chk.centres if centres is None else np.asarray(centres, dtype=float)
-    q = q_matrices(chk, eig, mmn, spn, uhu, tau)
+    phase_centres = tau if scheme == "wannierberri" else np.zeros_like(tau)
+    q = q_matrices(chk, eig, mmn, spn, uhu, phase_centres)
     vectors, gidx, weights = mdrs_vectors(chk.lattice, chk.mp_grid, tau)
-    out = {"vectors": vectors}
+    out = {"vectors": vectors, "positions": phase_centres}
     for key, xq in q.items():
         xr = to_r_space(q_to_grid(chk, xq), gidx, weights)
         out[key] = xr if key == "B" else hermitian_part(vectors, xr)

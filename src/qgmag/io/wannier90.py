@@ -309,14 +309,16 @@ def read_wannier90(
     name: str | None = None,
     level: str | None = None,
     spin_pairs: Any = None,
+    scheme: str = "wannierberri",
+    phase_centres: ArrayLike | None = None,
 ) -> TightBindingModel:
     """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
 
     A path ending in ``.chk``, ``.chk.fmt`` or ``.win``, or a bare seedname with a
     ``seedname.chk`` next to it, is read as a Wannier90 run by
     :func:`qgmag.io.w90_reader.read_wannier90_run` (a :class:`~qgmag.models.WannierModel`
-    at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``,
-    ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
+    at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``, ``scheme``,
+    ``phase_centres``, ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
     A folder written by WannierBerri's ``System_R.to_npz`` (current or legacy layout) is
     read by :func:`qgmag.io.wberri_npz.read_wberri_npz`.
 
@@ -386,9 +388,9 @@ def read_wannier90(
             )
         return read_wannier90_run(
             path, level=level, centres=centres, spin_pairs=spin_pairs,
-            energy_shift=energy_shift, name=name,
+            energy_shift=energy_shift, name=name, scheme=scheme, phase_centres=phase_centres,
         )
-    if level is not None or spin_pairs is not None:
+    if level is not None or spin_pairs is not None or phase_centres is not None:
         raise ModelError(
             "level= and spin_pairs= apply to Wannier90 runs (seedname.chk); for a _tb.dat file "
             "use berry_connection= and spinor_ordering=."
