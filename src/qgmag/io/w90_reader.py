@@ -103,8 +103,10 @@ def read_wannier90_run(
         finite-difference error of the b-vector formulas, and exactly not on relabelling
         a Wannier function by a lattice vector.
     spin_pairs : without .spn, a list of (up, down) Wannier-function index pairs (0-based)
-        for ideal spin matrices, or "auto" (identified from the projections and centres,
-        :func:`qgmag.io.spinor_pairs.find_spinor_pairs`). Ignored when .spn is read.
+        for ideal on-site spin matrices σ/2, or "auto" (the Wannier90 ordering whose partners
+        share their centres, :func:`qgmag.io.spinor_pairs.identify_pairs`; refused with a
+        message when none does). Ignored when .spn is read. Default None: no spin without
+        .spn.
     energy_shift : added to every energy (eV).
     use_spn, use_uhu : read .spn / .uHu when present (False to skip them).
     scheme : "wannierberri" (default: b-vector finite differences with Wannier-centre
@@ -168,9 +170,9 @@ def read_wannier90_run(
     elif spin_pairs is not None:
         from qgmag.io.spinor_pairs import pair_spin_matrices, resolve_pairs
 
-        pairs = resolve_pairs(spin_pairs, win, tau, mats["vectors"], mats["H"], chk)
+        pairs, how = resolve_pairs(spin_pairs, chk.centres, str(chk_path))
         spin = pair_spin_matrices(pairs, mats["vectors"], chk.num_wann)
-        spin_source = f"ideal Pauli matrices on pairs {pairs}"
+        spin_source = f"ideal Pauli matrices on {how} {pairs}"
     parameters = {
         "source": str(chk_path),
         "format": "wannier90_run",

@@ -342,7 +342,11 @@ def read_wannier90(
         ``spinors = true``, else None). The Fe, Te and GaAs reference models are spinor
         models in the "spin-fastest" order.
     spin : None or "auto" (spin matrices S/hbar from ``spinor_ordering``), False (none), or
-        explicit (3, num_wann, num_wann) matrices of S/hbar.
+        explicit (3, num_wann, num_wann) matrices of S/hbar. An ordering whose partners sit
+        at different centres while the centres pair up differently (GaAs_tb.dat) is refused
+        (:class:`~qgmag.io.spinor_pairs.SpinPairsError`): pass ``spin_pairs``.
+    spin_pairs : explicit (up, down) Wannier-function index pairs (σ/2 on each pair), or
+        "auto" (the ordering whose partners share their centres, else refused).
     berry_connection : "tight-binding" (default: point-like orbitals at the centres, only
         the internal term of the Berry connection; r(R) is still stored in
         ``model.position_matrices``) or "full" (``_tb.dat`` only: the Wannier-function
@@ -390,10 +394,10 @@ def read_wannier90(
             path, level=level, centres=centres, spin_pairs=spin_pairs,
             energy_shift=energy_shift, name=name, scheme=scheme, phase_centres=phase_centres,
         )
-    if level is not None or spin_pairs is not None or phase_centres is not None:
+    if level is not None or phase_centres is not None:
         raise ModelError(
-            "level= and spin_pairs= apply to Wannier90 runs (seedname.chk); for a _tb.dat file "
-            "use berry_connection= and spinor_ordering=."
+            "level= and phase_centres= apply to Wannier90 runs (seedname.chk); for a _tb.dat "
+            "file use berry_connection=."
         )
     if berry_connection not in BERRY_CONNECTIONS:
         raise ValueError(
@@ -409,7 +413,18 @@ def read_wannier90(
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
-    if spin_matrices is not None and ordering is not None:
+    if spin_pairs is not None:
+        from qgmag.io.spinor_pairs import pair_spin_operators, resolve_pairs
+
+        pairs, how = resolve_pairs(spin_pairs, cart, str(raw.path))
+        spin_matrices = pair_spin_operators(pairs, raw.num_wann)
+        ordering = f"{how} {pairs}"
+    elif spin_matrices is not None and ordering is not None and spin is None:
+        from qgmag.io.spinor_pairs import check_ordering
+
+        check_ordering(cart, ordering, str(raw.path))
+        _warn_split_spin_pairs(cart, ordering, raw.path)
+    elif spin_matrices is not None and ordering is not None:
         _warn_split_spin_pairs(cart, ordering, raw.path)
 
     deg = raw.degeneracies.astype(float)
