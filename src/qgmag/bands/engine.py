@@ -154,6 +154,28 @@ class BandData:
         """∂ε_n/∂k_a = V^a_nn (3, N, n) in eV·Å."""
         return np.real(np.diagonal(self.velocity_matrix, axis1=-2, axis2=-1))
 
+    def _eigen_diagonal(self, op: ComplexArray) -> FloatArray:
+        """Re diag(U† op U) (..., N, n) without the full transform (op Hermitian)."""
+        u = self._u
+        ou = np.matmul(op, u)
+        return np.einsum("kin,...kin->...kn", u.real, ou.real) + np.einsum(
+            "kin,...kin->...kn", u.imag, ou.imag
+        )
+
+    @cached_property
+    def position_curvature_diagonal(self) -> FloatArray:
+        """Ω̄^c_nn (3, N, n), Å², the diagonal of :attr:`position_curvature`."""
+        if "position_curvature" in self.__dict__ or self._connection_curl is None:
+            return np.real(np.diagonal(self.position_curvature, axis1=-2, axis2=-1))
+        return self._eigen_diagonal(self._connection_curl)
+
+    def wannier_diagonal(self, key: str) -> FloatArray:
+        """Re diag(U† X(k) U) (3, N, n) of a WannierModel's Hermitian "orbital_c" or "spin"."""
+        cache = self.__dict__.setdefault("_wannier_cache", {})
+        if key in cache:
+            return np.real(np.diagonal(cache[key], axis1=-2, axis2=-1))
+        return self._eigen_diagonal(self.model.wannier_blocks(self.kpoints, key))
+
     def wannier_matrix(self, key: str) -> ComplexArray:
         """U† X(k) U (3, N, n, n) for a WannierModel's "orbital_b" (B̄, eV·Å), "orbital_c"
         (C̄, eV·Å²) or "spin" (S/ħ) matrices, computed once per chunk."""
@@ -184,8 +206,10 @@ class BandData:
     @cached_property
     def spin_expectation(self) -> FloatArray:
         """<n|S_a/hbar|n> (3, N, n): the diagonal of :attr:`spin_matrix` without forming it."""
-        if "spin_matrix" in self.__dict__ or self._spin_from_r:
+        if "spin_matrix" in self.__dict__:
             return np.real(np.diagonal(self.spin_matrix, axis1=-2, axis2=-1))
+        if self._spin_from_r:
+            return self.wannier_diagonal("spin")
         spin = self.model.spin
         if spin is None:
             self.spin_matrix  # noqa: B018  (raises the explanatory error)

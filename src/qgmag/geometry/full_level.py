@@ -31,25 +31,28 @@ _CYC = ((1, 2), (2, 0), (0, 1))
 
 
 def external_orbital_moment(bands: BandData) -> FloatArray:
-    """The full-level moment minus the tight-binding one, (3[c], N, n) in eV·Å² over e/ħ."""
+    """The full-level moment minus the tight-binding one, (3[c], N, n) in eV·Å² over e/ħ.
+
+    With D_nl = -V_nl/(ε_n - ε_l): Z^c_nl = Re[D^a_nl B̄^b_ln - D^b_nl B̄^a_ln] and
+    W^c_nl = Re[D^a_nl Ā^b_ln - D^b_nl Ā^a_ln]; the cross term is Σ_l (Z - ε_n W)_nl and
+    the pair term P_nl = 2 (Z - ε_l W)_nl (real arithmetic, no complex temporaries).
+    """
     e = bands.energy
     inv = bands.inverse_gap  # 1/(ε_n - ε_l), 0 in D(n)
-    d = -bands.velocity_matrix * inv[None]  # D^a_nl
-    abar = bands.position_connection
-    bbar = bands.wannier_matrix("orbital_b")
-    u = bands._u
-    cu = np.matmul(bands.model.wannier_blocks(bands.kpoints, "orbital_c"), u[None])
-    cbar = np.einsum("kin,akin->akn", u.real, cu.real) + np.einsum("kin,akin->akn", u.imag, cu.imag)
-    obar = np.real(np.diagonal(bands.position_curvature, axis1=-2, axis2=-1))
-    y_n = bbar - e[None, :, None, :] * abar  # B̄_ln - ε_n Ā_ln  ([l, n])
-    y_l = bbar - e[None, :, :, None] * abar  # B̃_ln = B̄_ln - ε_l Ā_ln
-    y_n_t = np.swapaxes(y_n, -1, -2)  # [n, l]
-    y_l_t = np.swapaxes(y_l, -1, -2)
+    v = bands.velocity_matrix
+    vr, vi = v.real, v.imag
+    abar_t = np.swapaxes(bands.position_connection, -1, -2)  # [n, l] = Ā_ln
+    bbar_t = np.swapaxes(bands.wannier_matrix("orbital_b"), -1, -2)
+    ar, ai, br, bi = abar_t.real, abar_t.imag, bbar_t.real, bbar_t.imag
+    cbar = bands.wannier_diagonal("orbital_c")
+    obar = bands.position_curvature_diagonal
     below = np.tril(np.ones(e.shape[1:] * 2, dtype=bool), -1)[None]  # l < n
     out = np.empty((3, *e.shape))
     for c, (a, b) in enumerate(_CYC):
-        cross = np.real(d[a] * y_n_t[b] - d[b] * y_n_t[a]).sum(-1)
-        pair = 2.0 * np.real(d[a] * y_l_t[b] - d[b] * y_l_t[a])  # P_nl
+        z = -inv * (vr[a] * br[b] - vi[a] * bi[b] - vr[b] * br[a] + vi[b] * bi[a])
+        w = -inv * (vr[a] * ar[b] - vi[a] * ai[b] - vr[b] * ar[a] + vi[b] * ai[a])
+        cross = z.sum(-1) - e * w.sum(-1)
+        pair = z - w * e[:, None, :]  # Z_nl - ε_l W_nl
         pair = (pair + np.swapaxes(pair, -1, -2)) * below
-        out[c] = 0.5 * (e * obar[c] - cbar[c]) + cross - 0.5 * pair.sum(-1)
+        out[c] = 0.5 * (e * obar[c] - cbar[c]) + cross - pair.sum(-1)
     return out

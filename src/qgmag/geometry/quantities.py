@@ -73,7 +73,7 @@ def berry_curvature_vector(bands: BandData) -> FloatArray:
     if bands.full_connection:
         v = bands.velocity_matrix
         abar = bands.position_connection
-        omega += np.real(np.diagonal(bands.position_curvature, axis1=-2, axis2=-1))
+        omega += bands.position_curvature_diagonal
         vr, vi, ar, ai = v.real, v.imag, abar.real, abar.imag
         for c, (a, b) in enumerate(_CYCLIC):
             cross = vr[a] * ar[b] + vi[a] * ai[b] - vr[b] * ar[a] - vi[b] * ai[a]
