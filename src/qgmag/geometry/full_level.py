@@ -55,4 +55,25 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
         pair = z - w * e[:, None, :]  # Z_nl - ε_l W_nl
         pair = (pair + np.swapaxes(pair, -1, -2)) * below
         out[c] = 0.5 * (e * obar[c] - cbar[c]) + cross - pair.sum(-1)
+    if getattr(bands.model, "orbital_formula", "lopez") == "projected":
+        out += _projected_correction(bands, below)
+    return out
+
+
+def _projected_correction(bands: BandData, below: np.ndarray) -> FloatArray:
+    """Ceresoli-type projected form minus Lopez's: the occupied-occupied block of
+    <Q∂_a u|H|Q∂_b u> uses B̄ itself where Lopez et al. use ε Ā (equal when the Wannier
+    space is invariant under H). With B̃_mn = B̄_mn - ε_m Ā_mn and
+    G_nm = 2 Im[conj(B̃^a_mn) Ā^b_mn + Ā^a_nm B̃^b_mn], the moment changes by
+    -(1/2)[G_nn + Σ_{m<n} (G_nm + G_mn)]; the result is exactly unchanged when the
+    Bloch-phase centres move (an exact change of basis of the Wannier matrices)."""
+    e = bands.energy
+    abar = bands.position_connection
+    btil = bands.wannier_matrix("orbital_b") - e[None, :, :, None] * abar  # [m, n]: ε_m
+    a_t, b_t = np.swapaxes(abar, -1, -2), np.swapaxes(btil, -1, -2)  # [n, m] = X_mn
+    out = np.empty((3, *e.shape))
+    for c, (a, b) in enumerate(_CYC):
+        g = 2.0 * np.imag(np.conj(b_t[a]) * a_t[b] + abar[a] * b_t[b])  # G_nm
+        pairs = ((g + np.swapaxes(g, -1, -2)) * below).sum(-1)
+        out[c] = -0.5 * (np.diagonal(g, axis1=-2, axis2=-1) + pairs)
     return out

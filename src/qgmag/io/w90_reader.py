@@ -91,6 +91,7 @@ def read_wannier90_run(
     use_uhu: bool = True,
     scheme: str = "wannierberri",
     phase_centres: Any = None,
+    orbital_formula: str = "lopez",
 ) -> WannierModel:
     """Read seedname.chk (or .chk.fmt) with .eig and, when present, .mmn, .spn, .uHu, .win.
 
@@ -116,6 +117,8 @@ def read_wannier90_run(
         differ (Fe 3x3x3: up to 0.07 μB/cell in M_orb, 4e-3 in AHC).
     phase_centres : (num_wann, 3) Å: re-express the matrices for Bloch sums with these
         positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`).
+    orbital_formula : "lopez" (default, as WannierBerri and postw90) or "projected"
+        (unchanged by ``phase_centres``; :mod:`qgmag.geometry.full_level`).
     """
     folder, seed = run_seed(path)
     t0 = time.perf_counter()
@@ -206,6 +209,7 @@ def read_wannier90_run(
         name=name if name is not None else seed,
         parameters=parameters,
         spin_source=spin_source,
+        orbital_formula=orbital_formula,
     )
 
 

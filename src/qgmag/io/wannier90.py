@@ -311,6 +311,7 @@ def read_wannier90(
     spin_pairs: Any = None,
     scheme: str = "wannierberri",
     phase_centres: ArrayLike | None = None,
+    orbital_formula: str = "lopez",
 ) -> TightBindingModel:
     """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
 
@@ -318,7 +319,7 @@ def read_wannier90(
     ``seedname.chk`` next to it, is read as a Wannier90 run by
     :func:`qgmag.io.w90_reader.read_wannier90_run` (a :class:`~qgmag.models.WannierModel`
     at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``, ``scheme``,
-    ``phase_centres``, ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
+    ``phase_centres``, ``orbital_formula``, ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
     A folder written by WannierBerri's ``System_R.to_npz`` (current or legacy layout) is
     read by :func:`qgmag.io.wberri_npz.read_wberri_npz`.
 
@@ -375,7 +376,8 @@ def read_wannier90(
     from qgmag.io.wberri_npz import is_wberri_folder, read_wberri_npz
 
     if is_wberri_folder(path):
-        return read_wberri_npz(path, level=level, energy_shift=energy_shift, name=name)
+        npz = read_wberri_npz(path, level=level, energy_shift=energy_shift, name=name)
+        return npz if orbital_formula == "lopez" else npz.with_level(npz.level, orbital_formula)
     if is_run(path):
         extra = {
             "lattice": lattice is not None,
@@ -393,6 +395,7 @@ def read_wannier90(
         return read_wannier90_run(
             path, level=level, centres=centres, spin_pairs=spin_pairs,
             energy_shift=energy_shift, name=name, scheme=scheme, phase_centres=phase_centres,
+            orbital_formula=orbital_formula,
         )
     if level is not None or phase_centres is not None:
         raise ModelError(

@@ -28,6 +28,7 @@ from qgmag.models.base import ComplexArray, FloatArray, as_kpoints
 from qgmag.models.tight_binding import TightBindingModel
 
 LEVELS = ("tight-binding", "full-connection", "full")
+ORBITAL_FORMULAS = ("lopez", "projected")
 #: quantities whose level is capped at the tight-binding (velocity-only) formulas
 TIGHT_BINDING_ONLY = (
     "quantum_metric",
@@ -95,12 +96,21 @@ class WannierModel(TightBindingModel):
         name: str = "wannier model",
         parameters: dict[str, Any] | None = None,
         spin_source: str = "none",
+        orbital_formula: str = "lopez",
     ) -> WannierModel:
         """Build from R-space matrices (all on ``vectors``, degeneracies folded in).
 
         ``connection`` is A(R) = <0m|r|Rn> - τ_m δ_mn δ_R0 (Å); ``spin`` is S/ħ = σ/2.
         ``level`` defaults to the most complete one the matrices allow.
+        ``orbital_formula`` (level "full"): "lopez" (default; Lopez et al. Eqs., as
+        WannierBerri and postw90) or "projected" (the occupied-occupied block with B̄
+        itself, invariant under moving the Bloch-phase centres; see
+        :mod:`qgmag.geometry.full_level`).
         """
+        if orbital_formula not in ORBITAL_FORMULAS:
+            raise ModelError(
+                f"orbital_formula must be one of {ORBITAL_FORMULAS}; got {orbital_formula!r}."
+            )
         lat = np.asarray(lattice, dtype=float)
         cart = np.asarray(centres, dtype=float)
         vec = np.asarray(vectors)
@@ -147,13 +157,14 @@ class WannierModel(TightBindingModel):
             ("orbital_c_matrices", None if orbital_c is None else np.asarray(orbital_c, complex)),
             ("spin_matrices", spin_arr),
             ("spin_source", spin_source if spin_arr is not None else "none"),
+            ("orbital_formula", orbital_formula),
         ):
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
             object.__setattr__(obj, key, value)
         return obj
 
-    def with_level(self, level: str) -> WannierModel:
+    def with_level(self, level: str, orbital_formula: str | None = None) -> WannierModel:
         """The same model at another level (e.g. to compare the three levels)."""
         zero = int(np.flatnonzero(~np.any(self.hopping_vectors, axis=1))[0])
         conn = None
@@ -165,6 +176,7 @@ class WannierModel(TightBindingModel):
             self.orbital_b_matrices, self.orbital_c_matrices, self.spin_matrices,
             level=level, name=self.name, parameters=dict(self.parameters),
             spin_source=self.spin_source,
+            orbital_formula=orbital_formula or self.orbital_formula,
         )
 
     # -- k-space blocks of B, C, S (phase-stripped basis of bloch_blocks) ----------------
@@ -212,7 +224,12 @@ class WannierModel(TightBindingModel):
 
     def summary(self) -> dict[str, object]:
         out = super().summary()
-        out.update(type="wannier", level=self.level, spin_source=self.spin_source)
+        out.update(
+            type="wannier",
+            level=self.level,
+            spin_source=self.spin_source,
+            orbital_formula=self.orbital_formula,
+        )
         return out
 
     def __repr__(self) -> str:
