@@ -26,8 +26,12 @@ def main(nk: int = 20, repeats: int = 5) -> None:
     t0 = time.perf_counter()
     full = qgmag.read_wannier90(FE)
     t_read = time.perf_counter() - t0
-    print(f"read + R-space matrices: {t_read:.2f} s (build {full.parameters['build_seconds']:.2f} s)")
-    models = {level: full.with_level(level) for level in ("tight-binding", "full-connection", "full")}
+    print(
+        f"read + R-space matrices: {t_read:.2f} s (build {full.parameters['build_seconds']:.2f} s)"
+    )
+    models = {
+        level: full.with_level(level) for level in ("tight-binding", "full-connection", "full")
+    }
     mu = 17.6255 + np.array([-0.1, 0.0, 0.1])
     times: dict[str, list[float]] = {level: [] for level in models}
     for _ in range(repeats):

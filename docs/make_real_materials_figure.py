@@ -30,19 +30,26 @@ NK = 20
 
 def main() -> None:
     full = qgmag.read_wannier90(FE)
-    models = {level: full.with_level(level) for level in ("tight-binding", "full-connection", "full")}
+    models = {
+        level: full.with_level(level) for level in ("tight-binding", "full-connection", "full")
+    }
     models["full, postw90 scheme"] = qgmag.read_wannier90(FE, scheme="postw90")
     mu = E_F + np.linspace(-0.4, 0.4, 41)
     q = ["anomalous_hall_conductivity", "orbital_magnetization", "spin_magnetization"]
     res = {name: qgmag.compute(m, q, mu, 0.0, (NK, NK, NK)) for name, m in models.items()}
     fig = Figure(figsize=(10, 3.4), constrained_layout=True)
     axes = fig.subplots(1, 3)
-    styles = {"tight-binding": "C0-", "full-connection": "C1--", "full": "C3-",
-              "full, postw90 scheme": "k:"}
+    styles = {
+        "tight-binding": "C0-",
+        "full-connection": "C1--",
+        "full": "C3-",
+        "full, postw90 scheme": "k:",
+    }
     for name, ds in res.items():
         x = mu - E_F
-        axes[0].plot(x, ds.anomalous_hall_conductivity.sel(i="z").values[:, 0], styles[name],
-                     label=name)
+        axes[0].plot(
+            x, ds.anomalous_hall_conductivity.sel(i="z").values[:, 0], styles[name], label=name
+        )
         axes[1].plot(x, ds.orbital_magnetization_per_cell.sel(i="z").values[:, 0], styles[name])
         axes[2].plot(x, -ds.spin_magnetization_per_cell.sel(i="z").values[:, 0], styles[name])
     axes[0].set_ylabel("σ_xy (S/cm)")
@@ -59,7 +66,9 @@ def main() -> None:
         name: {
             "ahc_S_per_cm": ds.anomalous_hall_conductivity.values[at, 0].round(2).tolist(),
             "morb_muB": ds.orbital_magnetization_per_cell.values[at, 0].round(5).tolist(),
-            "morb_local_muB": ds.orbital_magnetization_local_per_cell.values[at, 0].round(5).tolist(),
+            "morb_local_muB": ds.orbital_magnetization_local_per_cell.values[at, 0]
+            .round(5)
+            .tolist(),
             "morb_itinerant_muB": ds.orbital_magnetization_itinerant_per_cell.values[at, 0]
             .round(5)
             .tolist(),

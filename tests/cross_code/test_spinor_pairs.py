@@ -21,8 +21,11 @@ def gaas(shared_data):
 
 
 def test_gaas_spin_refused_without_pairs(gaas):
-    for kwargs in ({"spinor_ordering": "spin-fastest"}, {"spinor_ordering": "auto"},
-                   {"spin_pairs": "auto"}):
+    for kwargs in (
+        {"spinor_ordering": "spin-fastest"},
+        {"spinor_ordering": "auto"},
+        {"spin_pairs": "auto"},
+    ):
         with pytest.raises(SpinPairsError, match=r"spin_pairs=\[\(up, down\)"):
             qgmag.read_wannier90(gaas, **kwargs)
     model = qgmag.read_wannier90(gaas)  # no spin requested: bands still work
@@ -42,8 +45,9 @@ def test_gaas_spin_magnetization_in_the_gap(gaas):
     right = qgmag.read_wannier90(gaas, spin_pairs=GAAS_PAIRS)
     wrong = qgmag.read_wannier90(gaas, spin_pairs=[(2 * i, 2 * i + 1) for i in range(8)])
     ms = [
-        qgmag.compute(m, "spin_magnetization", MU_GAP, 0.0, (6, 6, 6))
-        .spin_magnetization_per_cell.values
+        qgmag.compute(
+            m, "spin_magnetization", MU_GAP, 0.0, (6, 6, 6)
+        ).spin_magnetization_per_cell.values
         for m in (right, wrong)
     ]
     # the GaAs Wannier functions are not exact Kramers pairs of the ideal operator
@@ -76,5 +80,7 @@ def test_fe_run_without_spn(shared_data, tmp_path):
     assert qgmag.read_wannier90(tmp_path / "Fe.chk").spin is None
     with pytest.raises(SpinPairsError, match="cannot be identified"):
         qgmag.read_wannier90(tmp_path / "Fe.chk", spin_pairs="auto")
-    model = qgmag.read_wannier90(tmp_path / "Fe.chk", spin_pairs=[(2 * i, 2 * i + 1) for i in range(9)])
+    model = qgmag.read_wannier90(
+        tmp_path / "Fe.chk", spin_pairs=[(2 * i, 2 * i + 1) for i in range(9)]
+    )
     assert model.spin_source.startswith("ideal Pauli matrices on explicit pairs")

@@ -116,8 +116,13 @@ def test_r_space_matrices_equal_wannierberri_system_r(shared_data, fe):
     index = {tuple(v): r for r, v in enumerate(fe.hopping_vectors.tolist())}
     order = [index[tuple(v)] for v in other.hopping_vectors.tolist()]
     assert len(index) == other.n_hoppings
-    for attr in ("hopping_matrices", "position_matrices", "orbital_b_matrices",
-                 "orbital_c_matrices", "spin_matrices"):
+    for attr in (
+        "hopping_matrices",
+        "position_matrices",
+        "orbital_b_matrices",
+        "orbital_c_matrices",
+        "spin_matrices",
+    ):
         a, b = getattr(fe, attr)[order], getattr(other, attr)
         assert np.max(np.abs(a - b)) < 1e-12 * np.max(np.abs(b)), attr
 
@@ -215,8 +220,10 @@ def test_projected_formula_is_unchanged_by_moving_phase_centres(fe_files):
         db = qgmag.compute(b, SEA, [E_F], 0.0, (4, 4, 4))
         for name in da.data_vars:
             assert _rel(db[name], da[name]) < 1e-10, name
-    lopez = [qgmag.compute(_model(fe_files, phase_centres=c), SEA[1], [E_F], 0.0, (4, 4, 4))
-             for c in (chk.centres, np.zeros_like(chk.centres))]
+    lopez = [
+        qgmag.compute(_model(fe_files, phase_centres=c), SEA[1], [E_F], 0.0, (4, 4, 4))
+        for c in (chk.centres, np.zeros_like(chk.centres))
+    ]
     diff = lopez[0].orbital_magnetization_per_cell - lopez[1].orbital_magnetization_per_cell
     assert float(abs(diff).max()) > 1e-3
 
@@ -265,8 +272,9 @@ def test_inconsistent_files_name_the_file(tmp_path, fe_dir):
     (folder / "Fe.win").write_text(win)
     with pytest.raises(WannierFormatError, match=r"Fe\.win.*num_wann = 16"):
         qgmag.read_wannier90(folder / "Fe")
-    (folder / "Fe.win").write_text(win.replace("num_wann = 16", "num_wann = 18").replace(
-        "spinors = T", "spinors = F"))
+    (folder / "Fe.win").write_text(
+        win.replace("num_wann = 16", "num_wann = 18").replace("spinors = T", "spinors = F")
+    )
     with pytest.raises(WannierFormatError, match="spinors"):
         qgmag.read_wannier90(folder / "Fe")
 
@@ -298,8 +306,12 @@ def test_tb_options_refused_for_a_run(fe_dir, fe):
     centres = np.array(fe.parameters["wannier_centres_cart"])
     with pytest.raises(QgmagError, match="needs B"):
         WannierModel.from_wannier(
-            fe.lattice, centres, fe.hopping_vectors, fe.hopping_matrices,
-            np.zeros(fe.hopping_matrices.shape + (3,)), level="full",
+            fe.lattice,
+            centres,
+            fe.hopping_vectors,
+            fe.hopping_matrices,
+            np.zeros(fe.hopping_matrices.shape + (3,)),
+            level="full",
         )
 
 

@@ -15,7 +15,6 @@ Both read the same ``Fe/wannier90`` files (Fe.chk unformatted, .eig, .mmn, .spn,
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 import tempfile

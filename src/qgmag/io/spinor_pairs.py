@@ -71,8 +71,7 @@ def check_pairs(pairs: Any, n: int) -> list[tuple[int, int]]:
     flat = sorted(x for p in out for x in p)
     if flat != list(range(n)):
         raise SpinPairsError(
-            f"spin_pairs must use every Wannier-function index 0..{n - 1} exactly once; got "
-            f"{out}."
+            f"spin_pairs must use every Wannier-function index 0..{n - 1} exactly once; got {out}."
         )
     return out
 
@@ -137,6 +136,8 @@ def resolve_pairs(spin_pairs: Any, centres: np.ndarray, source: str) -> tuple[li
     n = np.asarray(centres).shape[0]
     if isinstance(spin_pairs, str):
         if spin_pairs != "auto":
-            raise SpinPairsError(f"spin_pairs must be 'auto' or a list of pairs; got {spin_pairs!r}.")
+            raise SpinPairsError(
+                f"spin_pairs must be 'auto' or a list of pairs; got {spin_pairs!r}."
+            )
         return identify_pairs(centres, source)
     return check_pairs(spin_pairs, n), "explicit pairs"

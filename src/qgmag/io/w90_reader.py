@@ -18,7 +18,7 @@ import numpy as np
 
 from qgmag.errors import WannierFormatError
 from qgmag.io import w90_run as run
-from qgmag.io.w90_rspace import rephase, r_space_matrices
+from qgmag.io.w90_rspace import r_space_matrices, rephase
 from qgmag.models.wannier_model import WannierModel
 
 RUN_SUFFIXES = (".chk", ".chk.fmt", ".win")

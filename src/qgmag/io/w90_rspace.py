@@ -105,9 +105,12 @@ def mdrs_vectors(
     mp = np.array(mp_grid)
     n = centres.shape[0]
     r0 = np.stack(np.meshgrid(*[np.arange(x) for x in mp], indexing="ij"), -1).reshape(-1, 3)
-    shifts = np.stack(
-        np.meshgrid(*[np.arange(-search, search + 1)] * 3, indexing="ij"), -1
-    ).reshape(-1, 3) * mp
+    shifts = (
+        np.stack(np.meshgrid(*[np.arange(-search, search + 1)] * 3, indexing="ij"), -1).reshape(
+            -1, 3
+        )
+        * mp
+    )
     cand = r0[:, None, :] + shifts[None, :, :]  # (N, S, 3)
     diff = centres[None, :, :] - centres[:, None, :]  # (m, n, 3): τ_n - τ_m
     pos = (cand @ lattice)[:, :, None, None, :] + diff[None, None]  # (N, S, m, n, 3)
@@ -279,8 +282,10 @@ def _c_shift(b0: np.ndarray, h: np.ndarray, p: np.ndarray, partner: np.ndarray) 
     out = np.empty(b0.shape, dtype=complex)
     for c, (a, b) in enumerate(_CYC):
         out[..., c] = 1j * (
-            pm[..., b] * b0[..., a] - pm[..., a] * b0[..., b]
-            + pn[..., a] * bdag[..., b] - pn[..., b] * bdag[..., a]
+            pm[..., b] * b0[..., a]
+            - pm[..., a] * b0[..., b]
+            + pn[..., a] * bdag[..., b]
+            - pn[..., b] * bdag[..., a]
             + (pm[..., a] * pn[..., b] - pm[..., b] * pn[..., a]) * h
         )
     return out

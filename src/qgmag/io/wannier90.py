@@ -319,7 +319,8 @@ def read_wannier90(
     ``seedname.chk`` next to it, is read as a Wannier90 run by
     :func:`qgmag.io.w90_reader.read_wannier90_run` (a :class:`~qgmag.models.WannierModel`
     at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``, ``scheme``,
-    ``phase_centres``, ``orbital_formula``, ``energy_shift`` and ``name`` apply, the other options are for tight-binding files).
+    ``phase_centres``, ``orbital_formula``, ``energy_shift`` and ``name`` apply, the other
+    options are for tight-binding files).
     A folder written by WannierBerri's ``System_R.to_npz`` (current or legacy layout) is
     read by :func:`qgmag.io.wberri_npz.read_wberri_npz`.
 

@@ -112,9 +112,16 @@ def read_wberri_npz(
         "energy_shift_eV": float(energy_shift),
     }
     return WannierModel.from_wannier(
-        lattice, centres, vectors, ham, aa, bb, cc,
+        lattice,
+        centres,
+        vectors,
+        ham,
+        aa,
+        bb,
+        cc,
         None if spin is None else 0.5 * spin,
-        level=level, name=name if name is not None else folder.name,
+        level=level,
+        name=name if name is not None else folder.name,
         parameters=parameters,
         spin_source="none" if spin is None else f"S(R) from {folder / '_XX_R_SS.npz'}",
     )

@@ -47,8 +47,8 @@ def model_level(model: Any) -> str:
     level = getattr(model, "level", None)
     if level is not None:
         return str(level)
-    return "full-connection" if getattr(model, "berry_connection", "") == "full" else (
-        "tight-binding"
+    return (
+        "full-connection" if getattr(model, "berry_connection", "") == "full" else ("tight-binding")
     )
 
 
@@ -116,7 +116,7 @@ class WannierModel(TightBindingModel):
         vec = np.asarray(vectors)
         best = "tight-binding"
         if connection is not None:
-            best = "full"if orbital_b is not None and orbital_c is not None else "full-connection"
+            best = "full" if orbital_b is not None and orbital_c is not None else "full-connection"
         level = best if level is None else level
         if level not in LEVELS:
             raise ModelError(f"level must be one of {LEVELS}; got {level!r}.")
@@ -172,9 +172,17 @@ class WannierModel(TightBindingModel):
             conn = np.array(self.position_matrices)
             conn[zero, np.arange(self.n_bands), np.arange(self.n_bands)] -= self._tau
         return WannierModel.from_wannier(
-            self.lattice, self._tau, self.hopping_vectors, self.hopping_matrices, conn,
-            self.orbital_b_matrices, self.orbital_c_matrices, self.spin_matrices,
-            level=level, name=self.name, parameters=dict(self.parameters),
+            self.lattice,
+            self._tau,
+            self.hopping_vectors,
+            self.hopping_matrices,
+            conn,
+            self.orbital_b_matrices,
+            self.orbital_c_matrices,
+            self.spin_matrices,
+            level=level,
+            name=self.name,
+            parameters=dict(self.parameters),
             spin_source=self.spin_source,
             orbital_formula=orbital_formula or self.orbital_formula,
         )
