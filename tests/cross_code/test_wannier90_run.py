@@ -326,3 +326,17 @@ def test_tellurium_legacy_folder_is_time_reversal_symmetric(shared_data):
     assert float(abs(ds.spin_magnetization_per_cell).max()) < 1e-9
     moment = qgmag.band_geometry(te, np.array([[0.3, 0.1, 0.2]]), ["orbital_moment"])
     assert float(abs(moment.orbital_moment).max()) > 1e-3  # nonzero per k: the zero is TRS
+
+
+def test_wberri_folder_errors(tmp_path, shared_data):
+    folder = shared_data / "Fe" / "wberri_npz"
+    if not folder.is_dir():
+        pytest.skip("wberri_npz not available")
+    for f in folder.iterdir():
+        (tmp_path / f.name).symlink_to(f)
+    (tmp_path / "wannier_centers_cart.npz").unlink()
+    with pytest.raises(WannierFormatError, match="wannier_centers_cart.npz' is missing"):
+        qgmag.read_wannier90(tmp_path)
+    np.savez(tmp_path / "wannier_centers_cart.npz", np.array([None, 1], dtype=object))
+    with pytest.raises(WannierFormatError, match="without pickle"):
+        qgmag.read_wannier90(tmp_path)

@@ -214,7 +214,10 @@ def read_spn(path: Path, num_bands: int, num_kpts: int) -> np.ndarray:
         lines = p.read_text(encoding="ascii", errors="replace").split("\n")
         try:
             nb, nk = (int(x) for x in lines[1].split())
-            _check_nb_nk(p, nb, nk, num_bands, num_kpts)
+        except (ValueError, IndexError):
+            raise WannierFormatError(f"{str(p)!r}: line 2 must be 'num_bands num_kpts'.") from None
+        _check_nb_nk(p, nb, nk, num_bands, num_kpts)
+        try:
             vals = np.array(" ".join(lines[2:]).split(), dtype=float)
         except ValueError:
             raise WannierFormatError(f"{str(p)!r} is not a valid .spn file.") from None
@@ -264,7 +267,12 @@ def read_uhu(path: Path, num_bands: int, num_kpts: int, nntot: int) -> np.ndarra
             fh.readline()
             try:
                 nb, nk, nnb = (int(x) for x in fh.readline().split())
-                _check_uhu(p, nb, nk, nnb, num_bands, num_kpts, nntot)
+            except ValueError:
+                raise WannierFormatError(
+                    f"{str(p)!r}: line 2 must be 'num_bands num_kpts nntot'."
+                ) from None
+            _check_uhu(p, nb, nk, nnb, num_bands, num_kpts, nntot)
+            try:
                 vals = np.array(fh.read().split(), dtype=float)
             except ValueError:
                 raise WannierFormatError(f"{str(p)!r} is not a valid .uHu file.") from None

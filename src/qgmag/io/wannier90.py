@@ -499,6 +499,12 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     unknown = set(read_kwargs) - {"lattice", "spinor_ordering", "energy_shift", "name"}
     if unknown:
         raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
+    from qgmag.io.w90_reader import is_run
+    from qgmag.io.wberri_npz import is_wberri_folder
+
+    if not isinstance(source, TightBindingModel) and (is_run(source) or is_wberri_folder(source)):
+        kwargs = {k: v for k, v in read_kwargs.items() if k in ("energy_shift", "name")}
+        source = read_wannier90(source, **kwargs)
     if isinstance(source, TightBindingModel):
         model = source
         par = model.parameters

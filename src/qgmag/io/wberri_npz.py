@@ -30,6 +30,8 @@ def _load(folder: Path, name: str, key: str = "arr_0") -> np.ndarray:
             if key not in z:
                 raise WannierFormatError(f"{str(path)!r} has no array {key!r}.")
             return np.array(z[key])
+    except WannierFormatError:
+        raise
     except ValueError as exc:  # pickled object arrays
         raise WannierFormatError(f"{str(path)!r} cannot be read without pickle: {exc}") from None
 
