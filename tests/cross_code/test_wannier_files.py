@@ -140,9 +140,7 @@ def test_fe_hr_equals_fe_tb(shared_data, fe_tb):
 
 
 def test_gaas_degeneracies_divided_out_gap_at_gamma(shared_data):
-    model = read_wannier90(
-        data_file(shared_data, "GaAs/GaAs_tb.dat"), spinor_ordering="spin-fastest"
-    )
+    model = read_wannier90(data_file(shared_data, "GaAs/GaAs_tb.dat"))
     assert model.parameters["degeneracies"] == "divided out"
     assert model.parameters["sum_inverse_degeneracies"] == pytest.approx(8.0)  # 2x2x2 mesh
     e = np.linalg.eigvalsh(model.hamiltonian(np.zeros((1, 3))))[0]

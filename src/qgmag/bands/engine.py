@@ -53,6 +53,8 @@ class BandData:
         self.degeneracy_tol = float(degeneracy_tol)
         order = 2 if need_second_derivatives else 1
         self.full_connection = getattr(model, "berry_connection", "tight-binding") == "full"
+        #: orbital moment with the external terms B, C (a WannierModel at level "full")
+        self.external_terms = getattr(model, "level", None) == "full"
         blocks_fn = getattr(model, "bloch_blocks", None)
         self._phase = None  # (N, n) e^{ik·τ}: atomic-gauge eigenvectors are conj(phase) * U
         self._connection = self._connection_curl = None
@@ -152,9 +154,46 @@ class BandData:
         """∂ε_n/∂k_a = V^a_nn (3, N, n) in eV·Å."""
         return np.real(np.diagonal(self.velocity_matrix, axis1=-2, axis2=-1))
 
+    def _eigen_diagonal(self, op: ComplexArray) -> FloatArray:
+        """Re diag(U† op U) (..., N, n) without the full transform (op Hermitian)."""
+        u = self._u
+        ou = np.matmul(op, u)
+        return np.einsum("kin,...kin->...kn", u.real, ou.real) + np.einsum(
+            "kin,...kin->...kn", u.imag, ou.imag
+        )
+
+    @cached_property
+    def position_curvature_diagonal(self) -> FloatArray:
+        """Ω̄^c_nn (3, N, n), Å², the diagonal of :attr:`position_curvature`."""
+        if "position_curvature" in self.__dict__ or self._connection_curl is None:
+            return np.real(np.diagonal(self.position_curvature, axis1=-2, axis2=-1))
+        return self._eigen_diagonal(self._connection_curl)
+
+    def wannier_diagonal(self, key: str) -> FloatArray:
+        """Re diag(U† X(k) U) (3, N, n) of a WannierModel's Hermitian "orbital_c" or "spin"."""
+        cache = self.__dict__.setdefault("_wannier_cache", {})
+        if key in cache:
+            return np.real(np.diagonal(cache[key], axis1=-2, axis2=-1))
+        return self._eigen_diagonal(self.model.wannier_blocks(self.kpoints, key))
+
+    def wannier_matrix(self, key: str) -> ComplexArray:
+        """U† X(k) U (3, N, n, n) for a WannierModel's "orbital_b" (B̄, eV·Å), "orbital_c"
+        (C̄, eV·Å²) or "spin" (S/ħ) matrices, computed once per chunk."""
+        cache = self.__dict__.setdefault("_wannier_cache", {})
+        if key not in cache:
+            cache[key] = self._to_eigenbasis(self.model.wannier_blocks(self.kpoints, key))
+        return cache[key]
+
+    @property
+    def _spin_from_r(self) -> bool:
+        return getattr(self.model, "spin_matrices", None) is not None and self._phase is not None
+
     @cached_property
     def spin_matrix(self) -> ComplexArray:
-        """<n|S_a/hbar|m> (3, N, n, n); requires a spinful model."""
+        """<n|S_a/hbar|m> (3, N, n, n); requires a spinful model (k-dependent S(k) for a
+        WannierModel with S(R))."""
+        if self._spin_from_r:
+            return self.wannier_matrix("spin")
         spin = self.model.spin
         if spin is None:
             raise QgmagError(
@@ -169,6 +208,8 @@ class BandData:
         """<n|S_a/hbar|n> (3, N, n): the diagonal of :attr:`spin_matrix` without forming it."""
         if "spin_matrix" in self.__dict__:
             return np.real(np.diagonal(self.spin_matrix, axis1=-2, axis2=-1))
+        if self._spin_from_r:
+            return self.wannier_diagonal("spin")
         spin = self.model.spin
         if spin is None:
             self.spin_matrix  # noqa: B018  (raises the explanatory error)

@@ -12,6 +12,7 @@ from qgmag.constants import ORBITAL_MOMENT_TO_BOHR, VELOCITY_EV_A_TO_M_S
 from qgmag.errors import QgmagError
 from qgmag.geometry import quantities as q
 from qgmag.models.base import FloatArray, Model, as_kpoints
+from qgmag.models.wannier_model import model_level, quantity_level
 
 CARTESIAN = ("x", "y", "z")
 #: units of the magnetoelectric tensor F (e/hbar · Å³), pint-parsable
@@ -154,12 +155,18 @@ def band_geometry(
         coords["band2"] = np.arange(model.n_bands)
     ds = xr.Dataset({n: xr.Variable(dims, val) for n, (dims, val) in data.items()}, coords=coords)
     for n in names:
-        ds[n].attrs.update(description=BAND_QUANTITIES[n][0], units=BAND_QUANTITIES[n][1])
+        ds[n].attrs.update(
+            description=BAND_QUANTITIES[n][0],
+            units=BAND_QUANTITIES[n][1],
+            level=quantity_level(model, n),
+        )
     for a in range(d):
         ds["k" + CARTESIAN[a]].attrs["units"] = "1/angstrom"
     ds.attrs.update(
         model=str(model.summary()["name"]),
         degeneracy_tol_eV=degeneracy_tol,
+        level=model_level(model),
+        spin_source=str(getattr(model, "spin_source", "model spin matrices")),
         magnetoelectric_sign="physical (opposite to Eq. 10 as written; see docs)",
     )
     return ds

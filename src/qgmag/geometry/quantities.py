@@ -73,7 +73,7 @@ def berry_curvature_vector(bands: BandData) -> FloatArray:
     if bands.full_connection:
         v = bands.velocity_matrix
         abar = bands.position_connection
-        omega += np.real(np.diagonal(bands.position_curvature, axis1=-2, axis2=-1))
+        omega += bands.position_curvature_diagonal
         vr, vi, ar, ai = v.real, v.imag, abar.real, abar.imag
         for c, (a, b) in enumerate(_CYCLIC):
             cross = vr[a] * ar[b] + vi[a] * ai[b] - vr[b] * ar[a] - vi[b] * ai[a]
@@ -87,8 +87,14 @@ def berry_curvature(bands: BandData) -> FloatArray:
 
 
 def orbital_moment_vector(bands: BandData) -> FloatArray:
-    """-Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m), (a, b, c) cyclic (3[c], N, n), eV·Å²."""
-    return -_cross_im(bands, bands.inverse_gap)
+    """-Im Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m), (a, b, c) cyclic (3[c], N, n), eV·Å²; at the
+    "full" level of a WannierModel plus the external terms (:mod:`qgmag.geometry.full_level`)."""
+    out = -_cross_im(bands, bands.inverse_gap)
+    if bands.external_terms:
+        from qgmag.geometry.full_level import external_orbital_moment
+
+        out += external_orbital_moment(bands)
+    return out
 
 
 def quantum_metric(bands: BandData) -> FloatArray:
@@ -111,6 +117,8 @@ def orbital_moment_native(bands: BandData) -> FloatArray:
     The orbital moment (Eqs. 3-4) is m^{ab}_n = (e/hbar) times this; in Bohr magnetons
     multiply by :data:`qgmag.constants.ORBITAL_MOMENT_TO_BOHR`.
     """
+    if bands.external_terms:
+        return from_vector(orbital_moment_vector(bands))
     inv = bands.inverse_gap
     v = bands.velocity_matrix
     return -np.imag(_pair_sum(v, v, inv))
@@ -263,4 +271,8 @@ def orbital_moment_velocity_trace(bands: BandData) -> FloatArray:
         v_pn = np.diagonal(v, -d, 2, 3)  # V^j_{n+d, n}
         partners = np.diagonal(mask, d, 1, 2)  # (N, len)
         out[:, :, :, rows] += np.real(m_np[:, None] * v_pn[None]) * partners
+    if bands.external_terms:  # band-diagonal external part (exact where P_D V P_D = v_n 1)
+        from qgmag.geometry.full_level import external_orbital_moment
+
+        out += external_orbital_moment(bands)[:, None] * bands.band_velocity[None]
     return out

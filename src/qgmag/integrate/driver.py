@@ -18,6 +18,7 @@ from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, 
 from qgmag.integrate.reduction import OrderedSum
 from qgmag.kspace.mesh import Mesh, make_mesh
 from qgmag.models.base import Model
+from qgmag.models.wannier_model import model_level, quantity_level
 from qgmag.observables.registry import (
     KINETIC_ORBITAL_INTRINSIC_BY_PARTS,
     OBSERVABLES,
@@ -505,7 +506,12 @@ def assemble_dataset(
                 _shape_values(obs, data, dim),
                 dims=dims,
                 coords={**coords, **comp_coords},
-                attrs={"units": units, "description": desc, "equation": obs.equation},
+                attrs={
+                    "units": units,
+                    "description": desc,
+                    "equation": obs.equation,
+                    "level": quantity_level(model, obs.name),
+                },
             )
 
         variables[obs.name] = make(total, units, obs.description)
@@ -547,6 +553,8 @@ def assemble_dataset(
             "degeneracy_tol_eV": plan.degeneracy_tol,
             "chunk_size": plan.chunk_size,
             "electron_charge": "-e (e > 0)",
+            "level": model_level(model),
+            "spin_source": str(getattr(model, "spin_source", "model spin matrices")),
             "conventions": (
                 "delta M_i = alpha_ij E_j; sigma^c = sigma_ab with (a,b,c) cyclic, "
                 "j_a = sigma_ab E_b; "

@@ -307,12 +307,27 @@ def read_wannier90(
     energy_shift: float = 0.0,
     hermitian_tolerance: float = 1e-6,
     name: str | None = None,
+    level: str | None = None,
+    spin_pairs: Any = None,
+    scheme: str = "wannierberri",
+    phase_centres: ArrayLike | None = None,
+    orbital_formula: str = "lopez",
 ) -> TightBindingModel:
-    """Read a Wannier90 ``seedname_tb.dat`` or ``seedname_hr.dat`` file as a model.
+    """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
+
+    A path ending in ``.chk``, ``.chk.fmt`` or ``.win``, or a bare seedname with a
+    ``seedname.chk`` next to it, is read as a Wannier90 run by
+    :func:`qgmag.io.w90_reader.read_wannier90_run` (a :class:`~qgmag.models.WannierModel`
+    at the most complete ``level`` its files allow; ``centres``, ``spin_pairs``, ``scheme``,
+    ``phase_centres``, ``orbital_formula``, ``energy_shift`` and ``name`` apply, the other
+    options are for tight-binding files).
+    A folder written by WannierBerri's ``System_R.to_npz`` (current or legacy layout) is
+    read by :func:`qgmag.io.wberri_npz.read_wberri_npz`.
 
     Parameters
     ----------
-    path : the ``_tb.dat`` or ``_hr.dat`` file (kind from the name, else from line 2).
+    path : the ``_tb.dat`` or ``_hr.dat`` file (kind from the name, else from line 2), or a
+        Wannier90 run (see above).
     lattice : (3, 3) lattice rows in Å, or the path of a ``.win`` (``unit_cell_cart``,
         bohr or ang) or ``.wout`` file. Default: from the ``_tb.dat`` file itself; for
         ``_hr.dat`` from ``seedname.win`` or ``seedname.wout`` next to the file.
@@ -329,7 +344,11 @@ def read_wannier90(
         ``spinors = true``, else None). The Fe, Te and GaAs reference models are spinor
         models in the "spin-fastest" order.
     spin : None or "auto" (spin matrices S/hbar from ``spinor_ordering``), False (none), or
-        explicit (3, num_wann, num_wann) matrices of S/hbar.
+        explicit (3, num_wann, num_wann) matrices of S/hbar. An ordering whose partners sit
+        at different centres while the centres pair up differently (GaAs_tb.dat) is refused
+        (:class:`~qgmag.io.spinor_pairs.SpinPairsError`): pass ``spin_pairs``.
+    spin_pairs : explicit (up, down) Wannier-function index pairs (σ/2 on each pair), or
+        "auto" (the ordering whose partners share their centres, else refused).
     berry_connection : "tight-binding" (default: point-like orbitals at the centres, only
         the internal term of the Berry connection; r(R) is still stored in
         ``model.position_matrices``) or "full" (``_tb.dat`` only: the Wannier-function
@@ -354,6 +373,36 @@ def read_wannier90(
     WannierBerri fold it into H(R). Raises :class:`~qgmag.errors.WannierFormatError` for a
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
+    from qgmag.io.w90_reader import is_run, read_wannier90_run
+    from qgmag.io.wberri_npz import is_wberri_folder, read_wberri_npz
+
+    if is_wberri_folder(path):
+        npz = read_wberri_npz(path, level=level, energy_shift=energy_shift, name=name)
+        return npz if orbital_formula == "lopez" else npz.with_level(npz.level, orbital_formula)
+    if is_run(path):
+        extra = {
+            "lattice": lattice is not None,
+            "positions": positions is not None,
+            "spinor_ordering": spinor_ordering is not None,
+            "spin": spin is not None,
+            "berry_connection": berry_connection != "tight-binding",
+        }
+        given = [k for k, v in extra.items() if v]
+        if given:
+            raise ModelError(
+                f"{given} apply to _tb.dat/_hr.dat files only; for a Wannier90 run use level=, "
+                "centres= and spin_pairs= (docs/real_materials.md)."
+            )
+        return read_wannier90_run(
+            path, level=level, centres=centres, spin_pairs=spin_pairs,
+            energy_shift=energy_shift, name=name, scheme=scheme, phase_centres=phase_centres,
+            orbital_formula=orbital_formula,
+        )
+    if level is not None or phase_centres is not None:
+        raise ModelError(
+            "level= and phase_centres= apply to Wannier90 runs (seedname.chk); for a _tb.dat "
+            "file use berry_connection=."
+        )
     if berry_connection not in BERRY_CONNECTIONS:
         raise ValueError(
             f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."
@@ -368,7 +417,18 @@ def read_wannier90(
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
-    if spin_matrices is not None and ordering is not None:
+    if spin_pairs is not None:
+        from qgmag.io.spinor_pairs import pair_spin_operators, resolve_pairs
+
+        pairs, how = resolve_pairs(spin_pairs, cart, str(raw.path))
+        spin_matrices = pair_spin_operators(pairs, raw.num_wann)
+        ordering = f"{how} {pairs}"
+    elif spin_matrices is not None and ordering is not None and spin is None:
+        from qgmag.io.spinor_pairs import check_ordering
+
+        check_ordering(cart, ordering, str(raw.path))
+        _warn_split_spin_pairs(cart, ordering, raw.path)
+    elif spin_matrices is not None and ordering is not None:
         _warn_split_spin_pairs(cart, ordering, raw.path)
 
     deg = raw.degeneracies.astype(float)
@@ -439,6 +499,12 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     unknown = set(read_kwargs) - {"lattice", "spinor_ordering", "energy_shift", "name"}
     if unknown:
         raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
+    from qgmag.io.w90_reader import is_run
+    from qgmag.io.wberri_npz import is_wberri_folder
+
+    if not isinstance(source, TightBindingModel) and (is_run(source) or is_wberri_folder(source)):
+        kwargs = {k: v for k, v in read_kwargs.items() if k in ("energy_shift", "name")}
+        source = read_wannier90(source, **kwargs)
     if isinstance(source, TightBindingModel):
         model = source
         par = model.parameters

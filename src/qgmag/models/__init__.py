@@ -14,6 +14,7 @@ from qgmag.models.lattice_models import (
 from qgmag.models.registry import BUILTIN_MODELS, build_model
 from qgmag.models.spin import spin_operators
 from qgmag.models.tight_binding import TightBindingModel
+from qgmag.models.wannier_model import WannierModel
 
 __all__ = [
     "BUILTIN_MODELS",
@@ -22,6 +23,7 @@ __all__ = [
     "Disk",
     "Model",
     "TightBindingModel",
+    "WannierModel",
     "bhz",
     "build_model",
     "haldane",

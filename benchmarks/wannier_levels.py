@@ -1,0 +1,50 @@
+"""Per-k cost of the three Wannier levels on the Fe run (paired, interleaved timings).
+
+    PYTHONPATH=src python3 benchmarks/wannier_levels.py [nk] [repeats]
+
+Reads ../shared/data/Fe/wannier90/Fe.chk (+ .eig/.mmn/.spn/.uHu), times building the
+R-space matrices, then AHC + M^O + M^S on an nk^3 mesh at each level, interleaved
+(tb, full-connection, full, tb, ...) so that machine load affects all alike; prints the
+median time per k-point and the ratios to the tight-binding level.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+import qgmag
+
+FE = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "Fe" / "wannier90" / "Fe.chk"
+QUANTITIES = ["anomalous_hall_conductivity", "orbital_magnetization", "spin_magnetization"]
+
+
+def main(nk: int = 20, repeats: int = 5) -> None:
+    t0 = time.perf_counter()
+    full = qgmag.read_wannier90(FE)
+    t_read = time.perf_counter() - t0
+    print(
+        f"read + R-space matrices: {t_read:.2f} s (build {full.parameters['build_seconds']:.2f} s)"
+    )
+    models = {
+        level: full.with_level(level) for level in ("tight-binding", "full-connection", "full")
+    }
+    mu = 17.6255 + np.array([-0.1, 0.0, 0.1])
+    times: dict[str, list[float]] = {level: [] for level in models}
+    for _ in range(repeats):
+        for level, model in models.items():
+            t = time.perf_counter()
+            qgmag.compute(model, QUANTITIES, mu, 0.0, (nk, nk, nk), progress=False)
+            times[level].append((time.perf_counter() - t) / nk**3)
+    base = np.median(times["tight-binding"])
+    for level, ts in times.items():
+        med = np.median(ts)
+        print(f"{level:16s} {med * 1e6:8.1f} µs/k   ratio {med / base:.2f}")
+
+
+if __name__ == "__main__":
+    args = [int(a) for a in sys.argv[1:]]
+    main(*args)
