@@ -30,7 +30,6 @@ import numpy as np
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
 from qgmag.errors import QgmagError
-from qgmag.finite_field import _check_model  # noqa: F401  (shared input checks)
 from qgmag.geometry.second_order import bcp_native
 from qgmag.kspace.mesh import make_mesh
 from qgmag.models.spin import spin_operators
