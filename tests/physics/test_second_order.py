@@ -17,7 +17,7 @@ import pytest
 import qgmag
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
-from qgmag.finite_field_e2 import (
+from qgmag.validation.second_order_field import (
     _with_zeeman,
     boltzmann_second_order,
     centrosymmetric_magnet,

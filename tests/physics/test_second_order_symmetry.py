@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import qgmag
-from qgmag.finite_field_e2 import centrosymmetric_magnet
+from qgmag.validation.second_order_field import centrosymmetric_magnet
 from qgmag.observables import second_order_symmetry as sym
 
 SPIN = "kinetic_spin_second_order"
