@@ -239,3 +239,29 @@ def test_pt_antiferromagnet_total_spin_has_no_t_odd_part():
     assert t_even > 0
     for part in ("tau2", "tau0_sea", "tau0_surface"):
         assert np.abs(ds[f"{SPIN}_{part}"].values).max() < 1e-10 * t_even, part
+
+
+def test_band_geometry_second_order_quantities(magnet):
+    k = _kpoints(5, seed=2)
+    ds = qgmag.band_geometry(
+        magnet,
+        k,
+        ["berry_connection_polarizability", "spin_connection_polarizability", "inverse_mass"],
+    )
+    bands = BandData(magnet, k, need_second_derivatives=True)
+    g = ds["berry_connection_polarizability"]
+    assert g.dims == ("k", "band", "j", "l") and g.attrs["units"] == "angstrom**2 / volt"
+    np.testing.assert_allclose(
+        g.values, np.moveaxis(2 * so.bcp_native(bands), (0, 1), (2, 3))[:, :, :2, :2]
+    )
+    # the spin analogue is the Zeeman derivative of G (central difference)
+    h = 1e-4
+    fd = [
+        qgmag.band_geometry(_with_zeeman(magnet, s * h, 2), k, ["berry_connection_polarizability"])
+        for s in (1, -1)
+    ]
+    deriv = (fd[0]["berry_connection_polarizability"] - fd[1]["berry_connection_polarizability"])
+    deriv = deriv / (2 * h)
+    got = ds["spin_connection_polarizability"].sel(i="z")
+    assert np.abs(got.values - deriv.values).max() < 1e-6 * np.abs(deriv.values).max()
+    assert ds["inverse_mass"].dims == ("k", "band", "j", "l")

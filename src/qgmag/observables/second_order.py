@@ -11,7 +11,7 @@
 * τ⁰  Σ_n [f0 ∂_λ ε^(2)_n + f0' ε^(2)_n O_n]  for H -> H + λO (Hellmann–Feynman:
       <O> = ∂Ω/∂λ with the field-corrected band energy ε + ε^(2)), the Fermi-sea and
       Fermi-surface parts. For a filled-band insulator this is the exact static E² response
-      (checked against finite ribbons, qgmag.finite_field_e2).
+      (checked against finite ribbons, qgmag.validation.second_order_field).
 
 Integrands return (N, n, 3·d·d) arrays (i-major, then j, k over the model's directions),
 in native units; each Term's factor converts to SI (A·m/V² in 3D, A·m²/V² in 2D).
