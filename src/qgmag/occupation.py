@@ -5,6 +5,8 @@ Three kernels of the band energy ε enter the observables (μ, T fixed):
 * ``f0``    occupation f0(ε)
 * ``df0``   its derivative f0'(ε) = df0/dε (negative; 1/eV), for Fermi-surface terms
 * ``d2f0``  its second derivative f0''(ε) (1/eV²), for the τ² (Drude) E² response
+* ``x_df0``, ``x_d2f0``  (μ - ε) f0'(ε) and (μ - ε) f0''(ε) (dimensionless, 1/eV), for the
+  itinerant orbital τ² term with the occupation-linear grand density g = (μ - ε) f
 * ``grand`` G(ε) = ∫_ε^∞ f0(ε') dε' (eV), so that dG/dε = -f0; for Fermi–Dirac
   G = k_B T ln(1 + e^{-(ε-μ)/k_B T}), the kernel of the itinerant orbital magnetization
   (Eq. 5); at T = 0, G = max(μ - ε, 0).
@@ -29,7 +31,7 @@ from qgmag.errors import QgmagError
 from qgmag.models.base import FloatArray
 
 SMEARING_KINDS = ("fermi-dirac", "gaussian", "methfessel-paxton")
-KERNELS = ("f0", "df0", "grand", "d2f0")
+KERNELS = ("f0", "df0", "grand", "d2f0", "x_df0", "x_d2f0")
 _SQRT_PI = np.sqrt(np.pi)
 
 
@@ -166,6 +168,10 @@ def occupation_kernel(
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}.")
+    if kernel.startswith("x_"):  # (μ - ε) times the base kernel
+        base = occupation_kernel(energy, mu, temperature, kernel[2:], smearing)
+        x = np.asarray(mu, dtype=float)[None, :] - np.asarray(energy, dtype=float)[:, None]
+        return base * x[:, :, None]
     e = np.asarray(energy, dtype=float)[:, None]
     mu = np.asarray(mu, dtype=float)
     out = np.empty((e.shape[0], len(mu), len(temperature)))

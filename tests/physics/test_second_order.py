@@ -162,8 +162,9 @@ def test_tau2_equals_boltzmann_finite_differences(magnet):
     local = boltzmann_second_order(
         magnet, lambda b: q.orbital_moment_vector(b), (36, 36), 1.3, 900.0
     )
+    # itinerant term with the occupation-linear grand density g_n = (μ - ε_n) f_n
     itinerant = boltzmann_second_order(
-        magnet, lambda b: q.berry_curvature_vector(b), (36, 36), 1.3, 900.0, kernel="grand"
+        magnet, lambda b: q.berry_curvature_vector(b) * (1.3 - b.energy), (36, 36), 1.3, 900.0
     )
     orb_si = (
         c.ELEMENTARY_CHARGE / c.HBAR * c.EV * c.ANGSTROM**2 * e_tau**2 * (local + itinerant) / area
@@ -265,3 +266,14 @@ def test_band_geometry_second_order_quantities(magnet):
     got = ds["spin_connection_polarizability"].sel(i="z")
     assert np.abs(got.values - deriv.values).max() < 1e-6 * np.abs(deriv.values).max()
     assert ds["inverse_mass"].dims == ("k", "band", "j", "l")
+
+
+def test_no_orbital_drude_or_dipole_in_an_insulator(magnet, insulator):
+    """f2 = f1 = 0 in a gap: the τ² (local and itinerant, g = (μ - ε) f) and τ¹ orbital
+    parts vanish there, while they are finite in the conduction band."""
+    with pytest.warns(qgmag.QgmagWarning):
+        metal = _metal(magnet, [ORB])
+    for part in ("tau2", "tau1", "tau0_surface"):
+        scale = np.abs(metal[f"{ORB}_{part}"].values).max()
+        assert scale > 0
+        assert np.abs(insulator[f"{ORB}_{part}"].values).max() < 1e-10 * scale, part

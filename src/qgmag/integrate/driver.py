@@ -252,7 +252,7 @@ def compute(
         chunk_size=chunk_size,
         gauge_seed=gauge_seed,
     )
-    surface_kernels = {"df0", "d2f0"}
+    surface_kernels = {"df0", "d2f0", "x_df0", "x_d2f0"}
     if surface_kernels & set(plan.kernels) and smear is None and np.any(temp_arr == 0):
         needing = sorted({o for o, t in plan.terms if t.kernel in surface_kernels})
         raise QgmagError(

@@ -106,13 +106,13 @@ def _itinerant(bands: BandData) -> tuple[FloatArray, FloatArray]:
 
 
 def orbital_drude_itinerant_vv(bands: BandData) -> FloatArray:
-    """-Tr_D[Ω_i V^j V^k] (eV²·Å⁴), weight of f0' (from ∂_j∂_k G = -(f0' v v + f0 M))."""
-    return -rank3(_itinerant(bands)[0], bands.dim)
+    """Tr_D[Ω_i V^j V^k] (eV²·Å⁴), weight of (μ - ε) f0'' (itinerant τ² term)."""
+    return rank3(_itinerant(bands)[0], bands.dim)
 
 
 def orbital_drude_itinerant_mass(bands: BandData) -> FloatArray:
-    """-Tr_D[Ω_i M^{jk}] (eV·Å⁴), weight of f0."""
-    return -rank3(_itinerant(bands)[1], bands.dim)
+    """Tr_D[Ω_i M^{jk}] (eV·Å⁴), weight of (μ - ε) f0' (itinerant τ² term)."""
+    return rank3(_itinerant(bands)[1], bands.dim)
 
 
 def orbital_dipole(bands: BandData) -> FloatArray:
@@ -252,9 +252,11 @@ def second_order_observables(observable: type, term: type) -> list[object]:
         (
             term("tau2_local_vv", orbital_drude_local_vv, "d2f0", orbital_factor(2), True),
             term("tau2_local_mass", orbital_drude_local_mass, "df0", orbital_factor(2), True),
-            term("tau2_itinerant_vv", orbital_drude_itinerant_vv, "df0", orbital_factor(2), True),
             term(
-                "tau2_itinerant_mass", orbital_drude_itinerant_mass, "f0", orbital_factor(2), True
+                "tau2_itinerant_vv", orbital_drude_itinerant_vv, "x_d2f0", orbital_factor(2), True
+            ),
+            term(
+                "tau2_itinerant_mass", orbital_drude_itinerant_mass, "x_df0", orbital_factor(2), True
             ),
             term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
             term("tau0_surface", orbital_surface, "df0", orbital_factor(0)),
