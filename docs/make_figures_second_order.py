@@ -24,8 +24,12 @@ import qgmag
 from qgmag.validation.second_order_field import centrosymmetric_magnet
 
 FIGURES = Path(__file__).resolve().parent / "figures"
-PARTS = {"tau2": "τ² Drude", "tau1": "τ¹ dipole", "tau0_sea": "τ⁰ Fermi sea",
-         "tau0_surface": "τ⁰ Fermi surface"}
+PARTS = {
+    "tau2": "τ² Drude",
+    "tau1": "τ¹ dipole",
+    "tau0_sea": "τ⁰ Fermi sea",
+    "tau0_surface": "τ⁰ Fermi surface",
+}
 
 
 def main() -> None:
@@ -36,7 +40,10 @@ def main() -> None:
         ds = qgmag.compute(
             model,
             ["kinetic_spin_second_order", "kinetic_orbital_second_order"],
-            mu=mu, temperature=300.0, kmesh=(120, 120), tau=10.0,
+            mu=mu,
+            temperature=300.0,
+            kmesh=(120, 120),
+            tau=10.0,
         )
     for name, comp in (("kinetic_spin_second_order", "x"), ("kinetic_orbital_second_order", "z")):
         fig = Figure(figsize=(9, 3.6))
@@ -63,26 +70,41 @@ def main() -> None:
         for part in PARTS:
             var = f"{name}_{part}_per_cell"
             if var in ds:
-                print(f"    {part} at μ = 1.3 eV: {ds[var].sel(mu=1.3, method='nearest').sel(**sel).item():.4g}")
+                val = ds[var].sel(mu=1.3, method="nearest").sel(**sel).item()
+                print(f"    {part} at μ = 1.3 eV: {val:.4g}")
     fe = Path(__file__).resolve().parents[2] / "shared/data/Fe/Fe_tb.dat"
     if fe.is_file():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", qgmag.QgmagWarning)
             m = qgmag.read_wannier90(fe, spinor_ordering="spin-fastest")
-            for quantities in (["kinetic_spin_second_order"], ["kinetic_orbital_second_order"],
-                               ["anomalous_hall_conductivity"]):
+            for quantities in (
+                ["kinetic_spin_second_order"],
+                ["kinetic_orbital_second_order"],
+                ["anomalous_hall_conductivity"],
+            ):
                 t = time.perf_counter()
-                r = qgmag.compute(m, quantities, mu=17.6255, temperature=1000.0, kmesh=(12, 12, 12),
-                                  degeneracy_tol=1e-4)
+                r = qgmag.compute(
+                    m,
+                    quantities,
+                    mu=17.6255,
+                    temperature=1000.0,
+                    kmesh=(12, 12, 12),
+                    degeneracy_tol=1e-4,
+                )
                 dt = time.perf_counter() - t
-                print(f"  Fe {quantities[0]}: {dt / 12**3 * 1e3:.2f} ms per k-point (12³, 18 bands)")
+                print(
+                    f"  Fe {quantities[0]}: {dt / 12**3 * 1e3:.2f} ms per k-point (12³, 18 bands)"
+                )
                 if quantities[0] != "anomalous_hall_conductivity":
                     v = r[quantities[0] + "_per_cell"].isel(mu=0, temperature=0)
                     for part in ("", "_tau2", "_tau1", "_tau0"):
                         vv = r[quantities[0] + part + "_per_cell"].isel(mu=0, temperature=0)
-                        print(f"    {part or 'total'}: zzz = {vv.sel(i='z', j='z', k='z').item():.4g}, "
-                              f"zxx = {vv.sel(i='z', j='x', k='x').item():.4g}, "
-                              f"xyz = {vv.sel(i='x', j='y', k='z').item():.4g}")
+                        print(
+                            f"    {part or 'total'}: "
+                            f"zzz = {vv.sel(i='z', j='z', k='z').item():.4g}, "
+                            f"zxx = {vv.sel(i='z', j='x', k='x').item():.4g}, "
+                            f"xyz = {vv.sel(i='x', j='y', k='z').item():.4g}"
+                        )
                     del v
 
 

@@ -66,7 +66,12 @@ def test_te_current_tau1_and_tau2_vs_wannierberri(shared_data):
         warnings.simplefilter("ignore", qgmag.QgmagWarning)
         model = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
         ds = qgmag.compute(
-            model, "nonlinear_current_second_order", mu, temperature, (nk, nk, nk), tau=1.0,
+            model,
+            "nonlinear_current_second_order",
+            mu,
+            temperature,
+            (nk, nk, nk),
+            tau=1.0,
             degeneracy_tol=1e-3,
         )
     ours1 = ds.nonlinear_current_second_order_tau1.values[0, 0]

@@ -17,6 +17,9 @@ import pytest
 import qgmag
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
+from qgmag.geometry import quantities as q
+from qgmag.geometry import second_order as so
+from qgmag.models.tight_binding import TightBindingModel
 from qgmag.validation.second_order_field import (
     _with_zeeman,
     boltzmann_second_order,
@@ -25,9 +28,6 @@ from qgmag.validation.second_order_field import (
     spin_per_cell_to_si,
     zeeman_spin_response,
 )
-from qgmag.geometry import quantities as q
-from qgmag.geometry import second_order as so
-from qgmag.models.tight_binding import TightBindingModel
 
 SPIN = "kinetic_spin_second_order"
 ORB = "kinetic_orbital_second_order"
@@ -67,7 +67,9 @@ def test_bcp_field_derivative_matches_zeeman_and_k_differences(magnet):
     tk = so.bcp_field_derivative(bands, bands.velocity_matrix, w)
     for a in range(2):
         e = np.eye(2)[a] * 1e-5
-        fd = (so.bcp_native(BandData(magnet, k + e)) - so.bcp_native(BandData(magnet, k - e))) / 2e-5
+        fd = (
+            so.bcp_native(BandData(magnet, k + e)) - so.bcp_native(BandData(magnet, k - e))
+        ) / 2e-5
         np.testing.assert_allclose(tk[a, :2, :2], fd[:2, :2], atol=1e-7 * np.abs(fd).max())
 
 
@@ -124,9 +126,12 @@ def test_centrosymmetric_magnet_has_no_linear_kinetic_response(magnet):
     ds = qgmag.compute(magnet, linear, mu=[0.1, 1.2], temperature=600.0, kmesh=(24, 24))
     broken = centrosymmetric_magnet()  # the same model with inversion broken by a τ_x s_0 term
     mats = np.array(broken.hopping_matrices)
-    mats[np.all(broken.hopping_vectors == 0, axis=1)] += 0.3 * np.kron(
-        np.array([[0, 1], [1, 0]]), np.eye(2)
-    ) * 1j * np.array([[0, 1], [-1, 0]]).repeat(2, 0).repeat(2, 1)
+    mats[np.all(broken.hopping_vectors == 0, axis=1)] += (
+        0.3
+        * np.kron(np.array([[0, 1], [1, 0]]), np.eye(2))
+        * 1j
+        * np.array([[0, 1], [-1, 0]]).repeat(2, 0).repeat(2, 1)
+    )
     ref = qgmag.compute(
         TightBindingModel.from_arrays(
             broken.lattice, broken.positions, broken.hopping_vectors, mats, spin=broken.spin
@@ -212,9 +217,7 @@ def _doubled(model: TightBindingModel, delta: float) -> TightBindingModel:
     mats[zero] += delta * np.kron(np.array([[0, 1], [1, 0]]), np.eye(model.n_bands))
     spin = np.array([np.kron(np.eye(2), s) for s in model.spin])
     pos = np.vstack([model.positions, model.positions])
-    return TightBindingModel.from_arrays(
-        model.lattice, pos, model.hopping_vectors, mats, spin=spin
-    )
+    return TightBindingModel.from_arrays(model.lattice, pos, model.hopping_vectors, mats, spin=spin)
 
 
 def test_degenerate_sets_gauge_invariance_and_continuity(magnet):
@@ -261,7 +264,7 @@ def test_band_geometry_second_order_quantities(magnet):
         qgmag.band_geometry(_with_zeeman(magnet, s * h, 2), k, ["berry_connection_polarizability"])
         for s in (1, -1)
     ]
-    deriv = (fd[0]["berry_connection_polarizability"] - fd[1]["berry_connection_polarizability"])
+    deriv = fd[0]["berry_connection_polarizability"] - fd[1]["berry_connection_polarizability"]
     deriv = deriv / (2 * h)
     got = ds["spin_connection_polarizability"].sel(i="z")
     assert np.abs(got.values - deriv.values).max() < 1e-6 * np.abs(deriv.values).max()

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 import qgmag
-from qgmag.validation.second_order_field import centrosymmetric_magnet
 from qgmag.observables import second_order_symmetry as sym
+from qgmag.validation.second_order_field import centrosymmetric_magnet
 
 SPIN = "kinetic_spin_second_order"
 ORB = "kinetic_orbital_second_order"
@@ -144,6 +144,9 @@ def test_fe_model_symmetry_breaking_is_measured(shared_data):
             chi = ds[var].isel(mu=0, temperature=0).values
             projected = sym.project(chi, sym.fe_4mmm_mz(), odd)
             # the projection is of the allowed form and idempotent
-            np.testing.assert_allclose(sym.project(projected, sym.fe_4mmm_mz(), odd), projected,
-                                       atol=1e-12 * np.abs(chi).max())
+            np.testing.assert_allclose(
+                sym.project(projected, sym.fe_4mmm_mz(), odd),
+                projected,
+                atol=1e-12 * np.abs(chi).max(),
+            )
             assert 0 <= sym.symmetry_breaking(chi, sym.fe_4mmm_mz(), odd) <= 1

@@ -52,7 +52,10 @@ BAND_QUANTITIES: dict[str, tuple[str, str]] = {
         "δ<S_i/hbar> = (e/2) E·(Σ_occ ∂G/∂h_i)·E in a filled band",
         "angstrom**2 / volt / eV",
     ),
-    "inverse_mass": ("band curvature ∂_j∂_l ε_n (inverse effective mass × hbar²)", "eV * angstrom**2"),
+    "inverse_mass": (
+        "band curvature ∂_j∂_l ε_n (inverse effective mass × hbar²)",
+        "eV * angstrom**2",
+    ),
 }
 _DEFAULT = (
     "energy",

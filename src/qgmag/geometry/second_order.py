@@ -152,9 +152,7 @@ def inverse_mass_matrix(bands: BandData) -> ComplexArray:
     return out
 
 
-def drude_traces(
-    bands: BandData, op: ComplexArray
-) -> tuple[FloatArray, FloatArray]:
+def drude_traces(bands: BandData, op: ComplexArray) -> tuple[FloatArray, FloatArray]:
     """(Tr_D[O_i V^a V^b], Tr_D[O_i M^{ab}]) per band, each (3, 3, 3, N, n), symmetrized in
     (a, b): the weights of f0'' and f0' in Σ_n O_n ∂_a∂_b f0(ε_n) (τ² Drude term)."""
     v = bands.velocity_matrix

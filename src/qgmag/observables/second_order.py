@@ -256,7 +256,11 @@ def second_order_observables(observable: type, term: type) -> list[object]:
                 "tau2_itinerant_vv", orbital_drude_itinerant_vv, "x_d2f0", orbital_factor(2), True
             ),
             term(
-                "tau2_itinerant_mass", orbital_drude_itinerant_mass, "x_df0", orbital_factor(2), True
+                "tau2_itinerant_mass",
+                orbital_drude_itinerant_mass,
+                "x_df0",
+                orbital_factor(2),
+                True,
             ),
             term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
             term("tau0_surface", orbital_surface, "df0", orbital_factor(0)),

@@ -69,7 +69,7 @@ def _transform(chi: np.ndarray, r: np.ndarray, primed: bool, t_odd: bool) -> np.
 
 
 def project(chi: np.ndarray, operations: list[Operation], t_odd: bool) -> np.ndarray:
-    """The symmetric part of χ (3, 3, 3) allowed by the group: (1/|G|) Σ_g g·χ, (j,k)-symmetrized."""
+    """The part of χ (3, 3, 3) allowed by the group: (1/|G|) Σ_g g·χ, (j, k)-symmetrized."""
     chi = 0.5 * (chi + np.swapaxes(chi, 1, 2))
     return sum(_transform(chi, r, p, t_odd) for r, p in operations) / len(operations)
 

@@ -212,7 +212,11 @@ def _with_zeeman(model: TightBindingModel, lam: float, i: int) -> TightBindingMo
     mats = np.array(model.hopping_matrices)
     mats[zero] = mats[zero] + lam * np.asarray(model.spin)[i]
     return TightBindingModel.from_arrays(
-        model.lattice, model.positions, model.hopping_vectors, mats, spin=model.spin,
+        model.lattice,
+        model.positions,
+        model.hopping_vectors,
+        mats,
+        spin=model.spin,
         gauge=model.gauge,
     )
 
@@ -281,8 +285,10 @@ def boltzmann_second_order(
                 d2 = (occ(eye[j]) + occ(-eye[j]) - 2 * base) / step**2
             else:
                 d2 = (
-                    occ(eye[j] + eye[m]) - occ(eye[j] - eye[m])
-                    - occ(-eye[j] + eye[m]) + occ(-eye[j] - eye[m])
+                    occ(eye[j] + eye[m])
+                    - occ(eye[j] - eye[m])
+                    - occ(-eye[j] + eye[m])
+                    + occ(-eye[j] - eye[m])
                 ) / (4 * step**2)
             val = np.einsum("akn,kn,k->a", o, d2, w) / w.sum()
             out[:, j, m] = out[:, m, j] = val
