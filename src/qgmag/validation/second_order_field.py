@@ -65,7 +65,7 @@ def centrosymmetric_magnet(
     τ: orbital (even E and odd H orbitals at the cell origin), s: spin Pauli matrices,
     J = ``exchange`` (eV). Inversion P = τ_z is a symmetry; J breaks time reversal; the A2
     term mixes all spin components (no conserved spin). Basis kron(orbital, spin)
-    ("spin-fastest"), S/ħ = s/2. With the defaults: trivial insulator, gap ≈ 1.5 eV at
+    ("spin-fastest"), S/ħ = s/2. With the defaults: trivial insulator, gap -0.32 ... 0.55 eV at
     half filling (2 of 4 bands). Energies in eV, a in Å.
     """
     s0, tz = np.eye(2, dtype=complex), _PAULI[2]
