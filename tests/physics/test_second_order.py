@@ -280,3 +280,27 @@ def test_no_orbital_drude_or_dipole_in_an_insulator(magnet, insulator):
         scale = np.abs(metal[f"{ORB}_{part}"].values).max()
         assert scale > 0
         assert np.abs(insulator[f"{ORB}_{part}"].values).max() < 1e-10 * scale, part
+
+
+def test_insulator_sea_is_continuous_when_coupled_pairs_cross_the_tolerance(magnet):
+    """Copies coupled by δ (σ_x ⊗ X, X a random Hermitian matrix: intra-pair matrix elements
+    of S and V are nonzero): grouped (δ = 0 rotated, 3e-6) or split (3e-5, 3e-4) across the
+    1e-5 eV tolerance, the filled-band τ⁰ sea stays 2× the single value to O(δ²)."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
+    x = (x + x.conj().T) / 2
+    x /= np.abs(np.linalg.eigvalsh(x)).max()
+    kw = dict(mu=0.1, kmesh=(16, 16), smearing=("gaussian", 0.02), degeneracy_tol=1e-5)
+    ref = 2 * qgmag.compute(magnet, SPIN, **kw)[SPIN + "_tau0_sea"].values
+    for delta, seed in ((0.0, 1), (3e-6, 2), (3e-5, None), (3e-4, None)):
+        model = _doubled(magnet, 0.0)
+        mats = np.array(model.hopping_matrices)
+        mats[np.all(model.hopping_vectors == 0, axis=1)] += delta * np.kron(
+            np.array([[0, 1], [1, 0]]), x
+        )
+        model = TightBindingModel.from_arrays(
+            model.lattice, model.positions, model.hopping_vectors, mats, spin=model.spin
+        )
+        got = qgmag.compute(model, SPIN, gauge_seed=seed, **kw)[SPIN].values
+        bound = max(1e-10, 1e-5 * (delta / 1e-3) ** 2)  # measured 3e-16, 1e-11, 1e-9, 1e-7
+        assert np.abs(got - ref).max() < bound * np.abs(ref).max(), delta
