@@ -4,6 +4,9 @@ Three kernels of the band energy ε enter the observables (μ, T fixed):
 
 * ``f0``    occupation f0(ε)
 * ``df0``   its derivative f0'(ε) = df0/dε (negative; 1/eV), for Fermi-surface terms
+* ``d2f0``  its second derivative f0''(ε) (1/eV²), for the τ² (Drude) E² response
+* ``x_df0``, ``x_d2f0``  (μ - ε) f0'(ε) and (μ - ε) f0''(ε) (dimensionless, 1/eV), for the
+  itinerant orbital τ² term with the occupation-linear grand density g = (μ - ε) f
 * ``grand`` G(ε) = ∫_ε^∞ f0(ε') dε' (eV), so that dG/dε = -f0; for Fermi–Dirac
   G = k_B T ln(1 + e^{-(ε-μ)/k_B T}), the kernel of the itinerant orbital magnetization
   (Eq. 5); at T = 0, G = max(μ - ε, 0).
@@ -28,7 +31,7 @@ from qgmag.errors import QgmagError
 from qgmag.models.base import FloatArray
 
 SMEARING_KINDS = ("fermi-dirac", "gaussian", "methfessel-paxton")
-KERNELS = ("f0", "df0", "grand")
+KERNELS = ("f0", "df0", "grand", "d2f0", "x_df0", "x_d2f0")
 _SQRT_PI = np.sqrt(np.pi)
 
 
@@ -75,6 +78,9 @@ def _fermi_dirac_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray
     if kernel == "df0":
         f = expit(-x)
         return -f * (1.0 - f) / width
+    if kernel == "d2f0":
+        f = expit(-x)
+        return f * (1.0 - f) * (1.0 - 2.0 * f) / width**2
     return width * np.logaddexp(0.0, -x)
 
 
@@ -83,6 +89,8 @@ def _gaussian_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
         return 0.5 * erfc(x)
     if kernel == "df0":
         return -np.exp(-(x**2)) / (_SQRT_PI * width)
+    if kernel == "d2f0":
+        return 2.0 * x * np.exp(-(x**2)) / (_SQRT_PI * width**2)
     return width * 0.5 * (np.exp(-(x**2)) / _SQRT_PI - x * erfc(x))
 
 
@@ -93,6 +101,8 @@ def _methfessel_paxton_kernels(x: FloatArray, width: float, kernel: str) -> Floa
         return 0.5 * erfc(x) - 0.5 * x * g
     if kernel == "df0":
         return -g * (1.5 - x**2) / width
+    if kernel == "d2f0":
+        return 2.0 * x * g * (2.5 - x**2) / width**2
     return width * (0.5 * (g - x * erfc(x)) - 0.25 * g)
 
 
@@ -152,12 +162,16 @@ def occupation_kernel(
 ) -> FloatArray:
     """Kernel values for energies (M,) at every (μ, T): returns (M, n_mu, n_T).
 
-    energy and mu in eV, temperature in K. Units: f0 dimensionless, df0 1/eV, grand eV.
+    energy and mu in eV, temperature in K. Units: f0 dimensionless, df0 1/eV, d2f0 1/eV², grand eV.
     Smeared kernels are evaluated only within TAIL_CUTOFF widths of the requested μ (most
     states of a many-band model lie far from the Fermi level), their exact limits elsewhere.
     """
     if kernel not in KERNELS:
         raise ValueError(f"kernel must be one of {KERNELS}; got {kernel!r}.")
+    if kernel.startswith("x_"):  # (μ - ε) times the base kernel
+        base = occupation_kernel(energy, mu, temperature, kernel[2:], smearing)
+        x = np.asarray(mu, dtype=float)[None, :] - np.asarray(energy, dtype=float)[:, None]
+        return base * x[:, :, None]
     e = np.asarray(energy, dtype=float)[:, None]
     mu = np.asarray(mu, dtype=float)
     out = np.empty((e.shape[0], len(mu), len(temperature)))

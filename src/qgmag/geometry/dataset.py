@@ -11,6 +11,7 @@ from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL, BandData
 from qgmag.constants import ORBITAL_MOMENT_TO_BOHR, VELOCITY_EV_A_TO_M_S
 from qgmag.errors import QgmagError
 from qgmag.geometry import quantities as q
+from qgmag.geometry import second_order as so
 from qgmag.models.base import FloatArray, Model, as_kpoints
 from qgmag.models.wannier_model import model_level, quantity_level
 
@@ -40,6 +41,21 @@ BAND_QUANTITIES: dict[str, tuple[str, str]] = {
     "magnetoelectric_tensor": (
         "magnetoelectric tensor F^{ij}_n (Eq. 10, physical sign)",
         MAGNETOELECTRIC_UNITS,
+    ),
+    # E² response (qgmag.geometry.second_order; docs/observables/kinetic_spin_second_order.md)
+    "berry_connection_polarizability": (
+        "Berry-connection polarizability G^{jl}_n = 2e Re Σ_m A^j_nm A^l_mn/(ε_n-ε_m); "
+        "ε^(2)_n = (e/2) E·G_n·E",
+        "angstrom**2 / volt",
+    ),
+    "spin_connection_polarizability": (
+        "spin analogue ∂G^{jl}_n/∂h_i for H + h_i S_i/hbar (Zeeman h in eV); "
+        "δ<S_i/hbar> = (e/2) E·(Σ_occ ∂G/∂h_i)·E in a filled band",
+        "angstrom**2 / volt / eV",
+    ),
+    "inverse_mass": (
+        "band curvature ∂_j∂_l ε_n (inverse effective mass × hbar²)",
+        "eV * angstrom**2",
     ),
 }
 _DEFAULT = (
@@ -92,7 +108,7 @@ def band_geometry(
             raise QgmagError(
                 f"unknown band quantity {unknown}; choose from {sorted(BAND_QUANTITIES)}."
             )
-    need2 = bool({"metric_dipole", "magnetoelectric_tensor"} & set(names))
+    need2 = bool({"metric_dipole", "magnetoelectric_tensor", "inverse_mass"} & set(names))
     bands = BandData(
         model,
         k,
@@ -142,6 +158,16 @@ def band_geometry(
             data[name] = (("k", "band", "l", "i", "j"), dip)
         elif name == "magnetoelectric_tensor":
             data[name] = (("k", "band", "i", "j"), tensor(q.magnetoelectric_tensor_native(bands)))
+        elif name == "berry_connection_polarizability":
+            g = np.moveaxis(so.berry_connection_polarizability(bands), (0, 1), (2, 3))
+            data[name] = (("k", "band", "j", "l"), g[:, :, :d, :d])
+        elif name == "spin_connection_polarizability":
+            t = 2.0 * so.bcp_field_derivative(bands, bands.spin_matrix)  # G = 2 g3 (Å²/V)
+            t = np.moveaxis(t, (0, 1, 2), (2, 3, 4))[:, :, :, :d, :d]
+            data[name] = (("k", "band", "i", "j", "l"), t)
+        elif name == "inverse_mass":
+            mass = np.real(np.diagonal(so.inverse_mass_matrix(bands), axis1=-2, axis2=-1))
+            data[name] = (("k", "band", "j", "l"), np.moveaxis(mass, (0, 1), (2, 3))[:, :, :d, :d])
     coords: dict[str, object] = {
         "band": np.arange(model.n_bands),
         "i": list(CARTESIAN),
@@ -149,7 +175,7 @@ def band_geometry(
     }
     for a in range(d):
         coords["k" + CARTESIAN[a]] = ("k", k[:, a])
-    if "metric_dipole" in names:
+    if any("l" in dims for dims, _ in data.values()):
         coords["l"] = list(field)
     if any(dims[2:3] == ("band2",) for dims, _ in data.values()):
         coords["band2"] = np.arange(model.n_bands)

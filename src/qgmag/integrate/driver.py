@@ -61,6 +61,8 @@ def _select_observables(quantities: str | Iterable[str], model: Model) -> list[O
                 f"{obs.name} needs spin matrices but model {model.summary()['name']!r} has none; "
                 "use a spinful model (spin=... or spinor_ordering=... for Wannier90 files)."
             )
+        if obs.warning:
+            warnings.warn(obs.warning, QgmagWarning, stacklevel=3)
         if obs.only_2d and model.dim != 2:
             raise QgmagError(
                 f"{obs.name} is defined for 2D models only; this model is {model.dim}D."
@@ -279,8 +281,9 @@ def compute(
         chunk_size=chunk_size,
         gauge_seed=gauge_seed,
     )
-    if "df0" in plan.kernels and smear is None and np.any(temp_arr == 0):
-        needing = sorted({o for o, t in plan.terms if t.kernel == "df0"})
+    surface_kernels = {"df0", "d2f0", "x_df0", "x_d2f0"}
+    if surface_kernels & set(plan.kernels) and smear is None and np.any(temp_arr == 0):
+        needing = sorted({o for o, t in plan.terms if t.kernel in surface_kernels})
         raise QgmagError(
             f"{needing} involve the Fermi surface (f0'), a delta function at temperature 0: pass "
             "smearing=('gaussian', width_eV) (or a width for Fermi–Dirac smearing), or only "
@@ -451,6 +454,9 @@ def _components(obs: Observable, dim: int) -> tuple[tuple[str, ...], dict[str, l
         return (), {}
     if obs.shape == "vector":
         return ("i",), {"i": list(CARTESIAN)}
+    if obs.shape == "rank3":
+        fields = list(CARTESIAN[:dim])
+        return ("i", "j", "k"), {"i": list(CARTESIAN), "j": fields, "k": fields}
     return ("i", "j"), {"i": list(CARTESIAN), "j": list(CARTESIAN[:dim])}
 
 
@@ -460,6 +466,8 @@ def _shape_values(obs: Observable, raw: np.ndarray, dim: int) -> np.ndarray:
         return raw[..., 2]  # z component (2D Chern number)
     if obs.shape == "vector":
         return raw
+    if obs.shape == "rank3":
+        return raw.reshape(*raw.shape[:2], 3, dim, dim)
     return raw.reshape(*raw.shape[:2], 3, dim)
 
 
@@ -486,7 +494,11 @@ def assemble_dataset(
         for name, term in plan.terms:
             if name == obs.name:
                 parts[term.name] = source.sums[(name, term.name)] * term.factor(params)
-        return sum(parts.values()), parts  # type: ignore[return-value]
+        total = sum(parts.values())
+        for part in obs.extra_outputs:  # a part may group terms: "tau0" = "tau0_sea" + ...
+            if part not in parts:
+                parts[part] = sum(v for k, v in list(parts.items()) if k.startswith(part + "_"))
+        return total, parts  # type: ignore[return-value]
 
     for obs in observables:
         comp_dims, comp_coords = _components(obs, dim)

@@ -51,13 +51,14 @@ class Observable:
     name: str
     description: str
     equation: str
-    shape: str  # "vector" (i), "tensor" (i, j) or "scalar"
+    shape: str  # "vector" (i), "tensor" (i, j), "rank3" (i, j, k) or "scalar"
     terms: tuple[Term, ...]
     units: Callable[[int], str]
     per_cell: tuple[Callable[[int], float], str] | None = None  # SI -> per-cell factor(V_cell)
     needs_spin: bool = False
     only_2d: bool = False
     extra_outputs: tuple[str, ...] = field(default_factory=tuple)
+    warning: str | None = None  # a QgmagWarning issued whenever the observable is computed
 
 
 def _length_si(dim: int) -> float:
@@ -268,3 +269,9 @@ KINETIC_ORBITAL_INTRINSIC_BY_PARTS = (
     Term("interband", ig.magnetoelectric_interband, "f0", _orbital_int),
     Term("metric_dipole", ig.magnetoelectric_dipole_by_parts, "df0", _orbital_int_by_parts),
 )
+
+# E² (second-order) kinetic magnetization and current: src/qgmag/observables/second_order.py
+from qgmag.observables.second_order import second_order_observables  # noqa: E402
+
+for _obs in second_order_observables(Observable, Term):
+    _register(_obs)  # type: ignore[arg-type]
