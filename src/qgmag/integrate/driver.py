@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from qgmag import constants as c
+from qgmag.allocator import tune_allocator
 from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
 from qgmag.errors import QgmagError, QgmagWarning
 from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
@@ -277,6 +278,7 @@ def compute(
         from qgmag.parallel import check_scheduler
 
         check_scheduler(scheduler, n_workers, threads_per_worker)
+    tune_allocator()  # keep chunk temporaries mapped (qgmag.allocator; QGMAG_MALLOC_TUNING=0)
     store = _open_checkpoint(model, checkpoint, checkpoint_interval, resume)
     states = {
         name: store.state(name, p) if store is not None else OrderedSum(p.chunk_bounds)
