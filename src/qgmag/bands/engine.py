@@ -45,6 +45,9 @@ class BandData:
         observables must not change).
     energy_window : (lo, hi) in eV: only the bands in [lo, hi] somewhere in the chunk are
         rows of the band matrices (see the module docstring); None keeps every band.
+    mesh_range : (mesh, start, stop) when ``kpoints`` are points [start, stop) of a uniform
+        mesh: the Bloch sums may then be done separably along mesh lines
+        (:mod:`qgmag.bands.grid_bloch`, chosen where estimated faster; same sums).
     """
 
     def __init__(
@@ -56,6 +59,7 @@ class BandData:
         need_second_derivatives: bool = False,
         gauge_rotation: np.random.Generator | None = None,
         energy_window: tuple[float, float] | None = None,
+        mesh_range: tuple[object, int, int] | None = None,
     ) -> None:
         if not degeneracy_tol > 0:
             raise QgmagError(f"degeneracy_tol must be positive (eV); got {degeneracy_tol}.")
@@ -67,8 +71,15 @@ class BandData:
         blocks_fn = getattr(model, "bloch_blocks", None)
         self._phase = None  # (N, n) e^{ik·τ}: atomic-gauge eigenvectors are conj(phase) * U
         self._connection = self._connection_curl = None
-        if blocks_fn is not None:
+        out = None
+        if mesh_range is not None:
+            from qgmag.bands.grid_bloch import grid_bloch_blocks
+
+            out = grid_bloch_blocks(model, *mesh_range, order, self.full_connection)
+        self.separable_sums = out is not None
+        if out is None and blocks_fn is not None:
             out = blocks_fn(self.kpoints, order, connection=self.full_connection)
+        if out is not None:
             h, dh, d2h, self._phase = out["h"], out["dh"], out["d2h"], out["phase"]
             if self.full_connection:
                 self._connection, self._connection_curl = out["connection"], out["connection_curl"]
