@@ -8,6 +8,7 @@ are all the same reduction ``sum(integrate_chunk(...) for each chunk)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,7 @@ class IntegrationPlan:
     gauge_seed: int | None = None  # testing: rotate degenerate sets by random unitaries
     band_window: bool = True  # per-band work only for bands that can contribute (exact)
     separable_sums: bool = True  # Bloch sums along uniform-mesh lines where faster (same sums)
+    integration: Any = None  # None: point mesh; a TetrahedronRule: its f0' weights
 
     @property
     def chunk_bounds(self) -> list[tuple[int, int]]:
@@ -64,6 +66,8 @@ class IntegrationPlan:
         Fermi-step statistics window (>= 0.1 eV). None (no window) when disabled or when
         some integrand needs every band as a row.
         """
+        if self.integration is not None:
+            return None  # tetrahedron weights reach bands beyond the kernel margins
         if not self.band_window or not all(
             supports_band_window(t.integrand) for _, t in self.terms
         ):
@@ -118,10 +122,14 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     temp = np.asarray(plan.temperature)
     shape = (len(mu), len(temp))
     energy = bands.row_energy.ravel()
+    rule = plan.integration
     kernels = {
         name: occupation_kernel(energy, mu, temp, name, plan.smearing).reshape(n_k * n_b, -1)
         for name in plan.kernels
+        if not (name == "df0" and rule is not None)
     }
+    if rule is not None and "df0" in plan.kernels:  # weights include the k-point weights
+        kernels["tetra"] = rule.df0(start, stop, bands.rows).reshape(n_k * n_b, -1)
     cache: dict[object, np.ndarray] = {}
     sums: dict[tuple[str, str], np.ndarray] = {}
     for obs_name, term in plan.terms:
@@ -129,9 +137,12 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         if x is None:
             x = term.integrand(bands)
             cache[term.integrand] = x
-        xw = (x * w[:, None, None]).reshape(n_k * n_b, -1)
-        sums[(obs_name, term.name)] = (kernels[term.kernel].T @ xw).reshape(*shape, -1)
-    if "df0" in plan.kernels:
+        if term.kernel == "df0" and rule is not None:
+            kw = kernels["tetra"].T @ x.reshape(n_k * n_b, -1)
+        else:
+            kw = kernels[term.kernel].T @ (x * w[:, None, None]).reshape(n_k * n_b, -1)
+        sums[(obs_name, term.name)] = kw.reshape(*shape, -1)
+    if "df0" in plan.kernels and rule is None:
         sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
     return PartialSums(sums, n_k)
 

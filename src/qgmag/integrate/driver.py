@@ -17,6 +17,7 @@ from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
 from qgmag.errors import QgmagError, QgmagWarning
 from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
 from qgmag.integrate.reduction import OrderedSum
+from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.kspace.mesh import Mesh, make_mesh
 from qgmag.models.base import Model
 from qgmag.observables.registry import (
@@ -117,6 +118,23 @@ def build_plan(
     )
 
 
+def with_tetrahedra(
+    model: Model,
+    plan: IntegrationPlan,
+    kind: str,
+    mu: np.ndarray,
+    temperature: np.ndarray,
+    smearing: Smearing | None,
+) -> IntegrationPlan:
+    """The plan with the tetrahedron rule's f0' weights (computed on the whole mesh)."""
+    from dataclasses import replace
+
+    from qgmag.integrate.tetrahedron import TetrahedronRule
+
+    rule = TetrahedronRule.build(model, plan.mesh, kind, mu, temperature, smearing, plan.chunk_size)
+    return replace(plan, integration=rule)
+
+
 def run_serial(
     model: Model,
     plan: IntegrationPlan,
@@ -166,6 +184,7 @@ def compute(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_interval: float = 60.0,
     resume: bool = False,
+    integration: str = "mesh",
 ) -> xr.Dataset:
     """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
 
@@ -216,6 +235,12 @@ def compute(
         size, ...) or a corrupt file raises :class:`~qgmag.errors.CheckpointError`; a
         missing file gives a QgmagWarning and a fresh start (so a batch job can always
         pass ``resume=True``).
+    integration : rule for the Fermi-surface (f0') terms: "mesh" (the point mesh, default),
+        "tetrahedron" (optimized tetrahedra, Kawamura et al. PRB 89, 094515 (2014); 3D) or
+        "linear-tetrahedron" (linear tetrahedra; triangles in 2D). Tetrahedra need the full
+        uniform mesh of a lattice model and need no smearing at T = 0 (exact delta
+        function there); Fermi-sea terms always use the point mesh. See
+        :mod:`qgmag.integrate.tetrahedron` and docs/performance.md.
 
     Returns
     -------
@@ -237,6 +262,8 @@ def compute(
             f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}."
         )
     smear = parse_smearing(smearing)
+    if integration not in INTEGRATION_RULES:
+        raise QgmagError(f"integration must be one of {INTEGRATION_RULES}; got {integration!r}.")
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
     plan = build_plan(
@@ -251,7 +278,7 @@ def compute(
         chunk_size=chunk_size,
         gauge_seed=gauge_seed,
     )
-    if "df0" in plan.kernels and smear is None and np.any(temp_arr == 0):
+    if "df0" in plan.kernels and smear is None and np.any(temp_arr == 0) and integration == "mesh":
         needing = sorted({o for o, t in plan.terms if t.kernel == "df0"})
         raise QgmagError(
             f"{needing} involve the Fermi surface (f0'), a delta function at temperature 0: pass "
@@ -272,6 +299,12 @@ def compute(
             chunk_size=chunk_size,
             gauge_seed=gauge_seed,
         )
+    if integration != "mesh" and "df0" in plan.kernels:
+        plans = {
+            name: with_tetrahedra(model, p, integration, mu_arr, temp_arr, smear)
+            for name, p in plans.items()
+        }
+        plan = plans["full"]
     if runner is not None and scheduler is not None:
         raise QgmagError("pass either runner= or scheduler=, not both.")
     if scheduler is not None or n_workers is not None or threads_per_worker != 1:
@@ -314,6 +347,7 @@ def compute(
         "metric_dipole": metric_dipole,
         "convergence_check": int(convergence_check),
         "execution": execution,
+        "integration": integration,
     }
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks
