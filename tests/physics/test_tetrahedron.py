@@ -260,3 +260,25 @@ def test_refusals():
         qgmag.compute(
             continuum, ["kinetic_orbital_extrinsic"], 0.0, 100.0, (8, 8), integration="tetrahedron"
         )
+
+
+def test_checkpoint_records_the_rule(tmp_path):
+    """A checkpoint of a point-mesh run does not resume a tetrahedron run."""
+    from qgmag.checkpoint import plan_record
+    from qgmag.integrate.driver import _select_observables, build_plan, with_tetrahedra
+
+    model = _rashba_exchange()
+    plan = build_plan(
+        model,
+        _select_observables(["kinetic_spin_extrinsic"], model),
+        np.array([-1.0]),
+        np.array([10.0]),
+        make_mesh(model, (4, 4, 4)),
+        smearing=None,
+        degeneracy_tol=1e-6,
+        metric_dipole="analytic",
+        chunk_size=None,
+    )
+    tetra = with_tetrahedra(model, plan, "tetrahedron", np.array([-1.0]), np.array([10.0]), None)
+    assert plan_record(plan) != plan_record(tetra)
+    assert plan_record(tetra)["integration"]["rule"] == "tetrahedron"
