@@ -146,6 +146,8 @@ def plan_record(plan: IntegrationPlan) -> dict[str, Any]:
         "n_chunks": len(plan.chunk_bounds),
         "qgmag_version": __version__,
     }
+    if plan.integration is not None:  # Fermi-surface weights of a tetrahedron rule
+        record["integration"] = plan.integration.describe()
     return json.loads(json.dumps(record))  # tuples -> lists, as read back from a file
 
 

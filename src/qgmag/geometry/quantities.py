@@ -101,14 +101,14 @@ def quantum_metric(bands: BandData) -> FloatArray:
     """g^{ab}_n = Re Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å²."""
     inv = bands.inverse_gap
     v = bands.velocity_matrix
-    return np.real(_pair_sum(v, v, inv**2))
+    return np.real(_pair_sum(v, bands.column_block(v), inv**2))
 
 
 def quantum_geometric_tensor(bands: BandData) -> ComplexArray:
     """Q_n = g_n - (i/2) Ω_n = Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å²."""
     inv = bands.inverse_gap
     v = bands.velocity_matrix
-    return _pair_sum(v, v, inv**2)
+    return _pair_sum(v, bands.column_block(v), inv**2)
 
 
 def orbital_moment_native(bands: BandData) -> FloatArray:
@@ -121,7 +121,7 @@ def orbital_moment_native(bands: BandData) -> FloatArray:
         return from_vector(orbital_moment_vector(bands))
     inv = bands.inverse_gap
     v = bands.velocity_matrix
-    return -np.imag(_pair_sum(v, v, inv))
+    return -np.imag(_pair_sum(v, bands.column_block(v), inv))
 
 
 def spin_berry_curvature(bands: BandData) -> FloatArray:
@@ -130,7 +130,8 @@ def spin_berry_curvature(bands: BandData) -> FloatArray:
     a = spin component, b = field direction; units hbar·Å/eV (S measured in hbar).
     """
     inv = bands.inverse_gap
-    return -2.0 * np.imag(_pair_sum(bands.spin_matrix, bands.velocity_matrix, inv**2))
+    vcol = bands.column_block(bands.velocity_matrix)
+    return -2.0 * np.imag(_pair_sum(bands.spin_matrix, vcol, inv**2))
 
 
 def interband_orbital_moment_native(bands: BandData) -> ComplexArray:
@@ -228,7 +229,8 @@ def degenerate_trace_product(x: ComplexArray, y: ComplexArray, bands: BandData) 
     non-degenerate band it is x_nn y_nn. Used for Fermi-surface products <S>_n v_n.
     """
     mask = bands.degenerate[None]
-    return np.real(np.einsum("iknp,jkpn->ijkn", x * mask, y * mask, optimize=True))
+    xs, ys = bands.square_block(x * mask), bands.square_block(y * mask)  # D(n) ⊂ rows
+    return np.real(np.einsum("iknp,jkpn->ijkn", xs, ys, optimize=True))
 
 
 def orbital_moment_matrix_native(bands: BandData) -> ComplexArray:
@@ -238,6 +240,7 @@ def orbital_moment_matrix_native(bands: BandData) -> ComplexArray:
     diagonal is :func:`orbital_moment_native` and its degenerate-set blocks transform
     covariantly, so Tr_D[m v] is gauge invariant.
     """
+    bands._require_square("the orbital-moment matrix")
     v = bands.velocity_matrix
     vi = v * bands.inverse_gap[None]
     prod = np.einsum("aknm,bkml->abknl", vi, v, optimize=True)
@@ -260,15 +263,17 @@ def orbital_moment_velocity_trace(bands: BandData) -> FloatArray:
     """
     v = bands.velocity_matrix
     vi = v * bands.inverse_gap[None]
-    mask = bands.degenerate
+    vcol = bands.column_block(v)  # V_mp, every m, row bands p
+    vsq = bands.square_block(v)
+    mask = bands.square_block(bands.degenerate)  # degenerate sets lie inside the rows
     n_b = mask.shape[-1]
     out = np.zeros((3, 3, *mask.shape[:2]))
     for d in _partner_offsets(mask):
         rows = slice(0, n_b - d) if d >= 0 else slice(-d, n_b)  # n with partner p = n + d
         cols = slice(d, n_b) if d >= 0 else slice(0, n_b + d)  # the partners p
-        prod = np.einsum("aknm,bkmn->abkn", vi[:, :, rows, :], v[:, :, :, cols], optimize=True)
+        prod = np.einsum("aknm,bkmn->abkn", vi[:, :, rows, :], vcol[:, :, :, cols], optimize=True)
         m_np = to_vector(-(prod - np.swapaxes(prod, 0, 1)) / 2j)  # (3, N, len)
-        v_pn = np.diagonal(v, -d, 2, 3)  # V^j_{n+d, n}
+        v_pn = np.diagonal(vsq, -d, 2, 3)  # V^j_{n+d, n}
         partners = np.diagonal(mask, d, 1, 2)  # (N, len)
         out[:, :, :, rows] += np.real(m_np[:, None] * v_pn[None]) * partners
     if bands.external_terms:  # band-diagonal external part (exact where P_D V P_D = v_n 1)

@@ -12,10 +12,12 @@ import numpy as np
 import xarray as xr
 
 from qgmag import constants as c
+from qgmag.allocator import tune_allocator
 from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
 from qgmag.errors import QgmagError, QgmagWarning
 from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
 from qgmag.integrate.reduction import OrderedSum
+from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.kspace.mesh import Mesh, make_mesh
 from qgmag.models.base import Model
 from qgmag.models.wannier_model import model_level, quantity_level
@@ -119,6 +121,23 @@ def build_plan(
     )
 
 
+def with_tetrahedra(
+    model: Model,
+    plan: IntegrationPlan,
+    kind: str,
+    mu: np.ndarray,
+    temperature: np.ndarray,
+    smearing: Smearing | None,
+) -> IntegrationPlan:
+    """The plan with the tetrahedron rule's f0' weights (computed on the whole mesh)."""
+    from dataclasses import replace
+
+    from qgmag.integrate.tetrahedron import TetrahedronRule
+
+    rule = TetrahedronRule.build(model, plan.mesh, kind, mu, temperature, smearing, plan.chunk_size)
+    return replace(plan, integration=rule)
+
+
 def run_serial(
     model: Model,
     plan: IntegrationPlan,
@@ -171,6 +190,7 @@ def compute(
     symmetry: object = None,
     symmetry_mesh: str = "irreducible",
     symmetry_tolerance: float = 1e-6,
+    integration: str = "mesh",
 ) -> xr.Dataset:
     """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
 
@@ -233,6 +253,12 @@ def compute(
         size, ...) or a corrupt file raises :class:`~qgmag.errors.CheckpointError`; a
         missing file gives a QgmagWarning and a fresh start (so a batch job can always
         pass ``resume=True``).
+    integration : rule for the Fermi-surface (f0') terms: "mesh" (the point mesh, default),
+        "tetrahedron" (optimized tetrahedra, Kawamura et al. PRB 89, 094515 (2014); 3D) or
+        "linear-tetrahedron" (linear tetrahedra; triangles in 2D). Tetrahedra need the full
+        uniform mesh of a lattice model and need no smearing at T = 0 (exact delta
+        function there); Fermi-sea terms always use the point mesh. See
+        :mod:`qgmag.integrate.tetrahedron` and docs/performance.md.
 
     Returns
     -------
@@ -254,6 +280,8 @@ def compute(
             f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}."
         )
     smear = parse_smearing(smearing)
+    if integration not in INTEGRATION_RULES:
+        raise QgmagError(f"integration must be one of {INTEGRATION_RULES}; got {integration!r}.")
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
     sym = None
@@ -282,6 +310,15 @@ def compute(
         gauge_seed=gauge_seed,
     )
     surface_kernels = {"df0", "d2f0", "x_df0", "x_d2f0"}
+    if integration != "mesh":
+        second = sorted({o for o, t in plan.terms if t.kernel in surface_kernels - {"df0"}})
+        if second:
+            raise QgmagError(
+                f"{second} have f0'' (second-order Fermi-surface) terms, which the "
+                f"{integration} rule does not serve (it integrates f0' terms): use "
+                "integration='mesh' with a smearing or a temperature."
+            )
+        surface_kernels = set()  # f0' terms: the tetrahedron rule has the exact delta at T = 0
     if surface_kernels & set(plan.kernels) and smear is None and np.any(temp_arr == 0):
         needing = sorted({o for o, t in plan.terms if t.kernel in surface_kernels})
         raise QgmagError(
@@ -303,12 +340,19 @@ def compute(
             chunk_size=chunk_size,
             gauge_seed=gauge_seed,
         )
+    if integration != "mesh" and "df0" in plan.kernels:
+        plans = {
+            name: with_tetrahedra(model, p, integration, mu_arr, temp_arr, smear)
+            for name, p in plans.items()
+        }
+        plan = plans["full"]
     if runner is not None and scheduler is not None:
         raise QgmagError("pass either runner= or scheduler=, not both.")
     if scheduler is not None or n_workers is not None or threads_per_worker != 1:
         from qgmag.parallel import check_scheduler
 
         check_scheduler(scheduler, n_workers, threads_per_worker)
+    tune_allocator()  # keep chunk temporaries mapped (qgmag.allocator; QGMAG_MALLOC_TUNING=0)
     store = _open_checkpoint(model, checkpoint, checkpoint_interval, resume)
     states = {
         name: store.state(name, p) if store is not None else OrderedSum(p.chunk_bounds)
@@ -344,6 +388,7 @@ def compute(
         "metric_dipole": metric_dipole,
         "convergence_check": int(convergence_check),
         "execution": execution,
+        "integration": integration,
     }
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks

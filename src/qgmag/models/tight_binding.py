@@ -383,6 +383,38 @@ class TightBindingModel:
         cached = self.__dict__.get(cache_name)
         if cached is not None:
             return cached
+        y = self._half_term_blocks(order, connection)
+        y_dag = np.conj(np.swapaxes(y, -1, -2))
+        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * y.shape[0], -1)
+        stacked = np.ascontiguousarray(stacked).view(float)
+        object.__setattr__(self, cache_name, stacked)
+        return stacked
+
+    def grid_term_blocks(
+        self, order: int, connection: bool = False
+    ) -> tuple[np.ndarray, ComplexArray]:
+        """(R (nR', d) integers, Y (nR', n_terms * n * n) complex) with
+        Σ_R' Y(R') e^{ik·R'} = the Bloch sums of :meth:`bloch_blocks` (terms as in
+        :meth:`_stacked_blocks`): one R of every ±R pair with Y, its partner with Y^†
+        (R = 0 once with Y + Y^†, Y(0) halved). For separable sums on uniform meshes
+        (:mod:`qgmag.bands.grid_bloch`)."""
+        cache_name = f"_stack_grid_{order}_{int(connection)}"
+        cached = self.__dict__.get(cache_name)
+        if cached is not None:
+            return cached
+        idx, _ = self._half_r()
+        y = self._half_term_blocks(order, connection)
+        y_dag = np.conj(np.swapaxes(y, -1, -2))
+        vec = np.rint(self.hopping_vectors[idx]).astype(int)
+        zero = ~np.any(vec, axis=1)
+        rs = np.concatenate([vec, -vec[~zero]])
+        blocks = np.concatenate([np.where(zero[:, None, None, None], y + y_dag, y), y_dag[~zero]])
+        out = (rs, np.ascontiguousarray(blocks.reshape(rs.shape[0], -1)))
+        object.__setattr__(self, cache_name, out)
+        return out
+
+    def _half_term_blocks(self, order: int, connection: bool) -> ComplexArray:
+        """(nR/2, n_terms, n, n) term blocks Y(R) over one R per ±R pair, Y(0) halved."""
         idx, weight = self._half_r()
         t = self.hopping_matrices[idx] * weight[:, None, None]
         delta = self._delta[idx]
@@ -406,12 +438,7 @@ class TightBindingModel:
                 1j * (d3[..., a] * rt3[..., b] - d3[..., b] * rt3[..., a])
                 for a, b in ((1, 2), (2, 0), (0, 1))
             ]
-        y = np.stack(terms, axis=1)  # (nR/2, n_terms, n, n)
-        y_dag = np.conj(np.swapaxes(y, -1, -2))
-        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * t.shape[0], -1)
-        stacked = np.ascontiguousarray(stacked).view(float)
-        object.__setattr__(self, cache_name, stacked)
-        return stacked
+        return np.stack(terms, axis=1)  # (nR/2, n_terms, n, n)
 
     def bloch_blocks(
         self, kpoints: FloatArray, order: int = 1, connection: bool = False
