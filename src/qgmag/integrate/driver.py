@@ -12,9 +12,15 @@ import numpy as np
 import xarray as xr
 
 from qgmag import constants as c
-from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
+from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL, check_degeneracy_tol
 from qgmag.errors import QgmagError, QgmagWarning
-from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
+from qgmag.integrate.chunk import (
+    FERMI_STEP_KEY,
+    QUASI_DEGENERATE_KEY,
+    IntegrationPlan,
+    PartialSums,
+    integrate_chunk,
+)
 from qgmag.integrate.reduction import OrderedSum
 from qgmag.kspace.mesh import Mesh, make_mesh
 from qgmag.models.base import Model
@@ -183,7 +189,10 @@ def compute(
     g_s : spin g-factor in M^S = -g_s μ_B <S>/ħ (default 2; the seed's Eq. 1 is g_s = 1).
     shift : shift the uniform mesh by half a step (avoids high-symmetry points).
     chunk_size : k-points per chunk (default: from a 256 MiB working-memory target).
-    degeneracy_tol : eV; bands closer than this form one degenerate set.
+    degeneracy_tol : eV, below 0.1; bands closer than this (transitively: chains of
+        neighbours) form one degenerate set. The spin Berry curvature also switches off
+        pairs split by less than the broadening (k_B T or the smearing) smoothly; see
+        docs/degeneracies.md.
     convergence_check : also integrate on a mesh of half the density per direction and
         report |full - half| as ``<name>_error``.
     metric_dipole : "analytic" (∂g from ∂²H) or "fermi_surface" (moved onto f0' by parts)
@@ -236,6 +245,7 @@ def compute(
             f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}."
         )
     smear = parse_smearing(smearing)
+    degeneracy_tol = check_degeneracy_tol(degeneracy_tol)
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
     plan = build_plan(
@@ -307,6 +317,7 @@ def compute(
         if hasattr(callback, "close"):
             callback.close()  # type: ignore[union-attr]
     _warn_smearing(sums["full"], smear, temp_arr)
+    _warn_quasi_degenerate(sums["full"], plan)
     params = Parameters(model.dim, float(tau), float(g_s))
     attrs: dict[str, Any] = {
         "metric_dipole": metric_dipole,
@@ -394,6 +405,24 @@ def _warn_smearing(sums: PartialSums, smear: Smearing | None, temp: np.ndarray) 
             QgmagWarning,
             stacklevel=3,
         )
+
+
+def _warn_quasi_degenerate(sums: PartialSums, plan: IntegrationPlan) -> None:
+    stats = sums.sums.get(QUASI_DEGENERATE_KEY)
+    if stats is None:
+        return
+    quasi, near = stats.ravel()
+    if quasi == 0:
+        return
+    warnings.warn(
+        f"{quasi / max(near, 1):.1%} of the states near the chemical potentials have a partner "
+        f"band split by more than degeneracy_tol ({plan.degeneracy_tol:g} eV) but less than "
+        f"the broadening ({max(plan.broadenings):.3g} eV): their mutual spin Berry curvature "
+        "is switched off smoothly with the broadening (docs/degeneracies.md); results at a "
+        "smaller broadening may differ.",
+        QgmagWarning,
+        stacklevel=3,
+    )
 
 
 def _progress_callback(progress: bool | ProgressCallback | None) -> ProgressCallback | None:
