@@ -171,6 +171,8 @@ def compute(
     checkpoint: str | os.PathLike[str] | None = None,
     checkpoint_interval: float = 60.0,
     resume: bool = False,
+    keep_checkpoint: bool = False,
+    allow_coarse_mesh: bool = False,
 ) -> xr.Dataset:
     """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
 
@@ -188,7 +190,7 @@ def compute(
         at T = 0 for Fermi-surface quantities (kinetic_*_extrinsic, by-parts metric dipole).
     g_s : spin g-factor in M^S = -g_s μ_B <S>/ħ (default 2; the seed's Eq. 1 is g_s = 1).
     shift : shift the uniform mesh by half a step (avoids high-symmetry points).
-    chunk_size : k-points per chunk (default: from a 256 MiB working-memory target).
+    chunk_size : k-points per chunk (default: from a 128 MiB working-memory target).
     degeneracy_tol : eV, below 0.1; bands closer than this (transitively: chains of
         neighbours) form one degenerate set. The spin Berry curvature also switches off
         pairs split by less than the broadening (k_B T or the smearing) smoothly; see
@@ -219,6 +221,8 @@ def compute(
         and when the run is interrupted), serial or parallel; deleted after success. See
         :mod:`qgmag.checkpoint`.
     checkpoint_interval : seconds between checkpoint saves (0: after every chunk).
+    keep_checkpoint : keep the checkpoint after success, saved complete (a resume then
+        recomputes nothing); the CLI deletes it only once its output files are written.
     resume : continue from ``checkpoint``: the chunks it holds are not recomputed. A
         checkpoint of another calculation (model, mesh, quantities, μ, T, smearing, chunk
         size, ...) or a corrupt file raises :class:`~qgmag.errors.CheckpointError`; a
@@ -330,7 +334,11 @@ def compute(
         model, observables, plan, sums["full"], params, sums.get("half"), extra_attrs=attrs
     )
     if store is not None:
-        store.remove()
+        if keep_checkpoint:
+            if store.dirty:
+                store.save_after_error()
+        else:
+            store.remove()
     return ds
 
 
