@@ -155,7 +155,7 @@ def test_run_calls_plot_observables(runner, haldane_config, tmp_path, fake_plott
     )
     assert result.exit_code == 0, result.output
     ds, outdir, formats = fake_plotting["plot_observables"]
-    assert outdir == out and formats == ("png", "pdf")
+    assert outdir.parent == out and formats == ("png", "pdf")  # staged, then swapped in
     assert "orbital_magnetization" in ds
     assert "observables.png" in result.stdout
 
