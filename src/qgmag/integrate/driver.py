@@ -312,7 +312,9 @@ def compute(
             tick = _saving(store, tick)
         for name, p in plans.items():
             sums[name] = run(model, p, tick, states[name])
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            close = _quietly(close)  # workers stopped mid-task: no Dask log noise
         if store is not None and store.dirty:
             store.save_after_error()
         raise
@@ -344,6 +346,30 @@ def compute(
 
 def _nothing() -> None:
     return None
+
+
+def _quietly(close: Callable[[], None]) -> Callable[[], None]:
+    """``close`` with the log records and warnings of Dask/Tornado/asyncio silenced (an
+    interrupted cluster otherwise prints a screen of worker and event-loop messages)."""
+
+    def run() -> None:
+        import logging
+
+        loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                close()
+        except Exception:  # closing an interrupted cluster may fail: the interrupt wins
+            pass
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+    return run
 
 
 def _open_checkpoint(
