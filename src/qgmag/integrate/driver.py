@@ -42,7 +42,12 @@ CHUNK_MEMORY_BYTES = 128 * 2**20
 
 
 def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    try:
+        if isinstance(values, str | bytes | bool):
+            raise TypeError
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        arr = np.empty((0,))
     if arr.ndim != 1 or arr.size == 0:
         raise QgmagError(
             f"{name} must be a number or a 1D list of numbers ({unit}); got {values!r}."
@@ -50,6 +55,28 @@ def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise QgmagError(f"{name} contains NaN or infinite values.")
     return arr
+
+
+def _number(value: object, name: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise QgmagError(f"{name} must be a number ({what}); got {value!r}.")
+    return float(value)
+
+
+def _check_model(model: object) -> None:
+    """A qgmag model (the Model protocol), else a QgmagError saying how to build one."""
+    needed = ("dim", "n_bands", "spin", "derivatives", "summary")
+    if isinstance(model, str) or not all(hasattr(model, a) for a in needed):
+        hint = (
+            f" (a model name: use qgmag.models.build_model({model!r}))"
+            if isinstance(model, str)
+            else ""
+        )
+        raise QgmagError(
+            "model must be a qgmag model (qgmag.models.haldane(), qgmag.read_wannier90(...), "
+            f"a TightBindingModel or ContinuumModel){hint}; got {type(model).__name__} "
+            f"{model!r:.60}."
+        )
 
 
 def _select_observables(quantities: str | Iterable[str], model: Model) -> list[Observable]:
@@ -62,9 +89,15 @@ def _select_observables(quantities: str | Iterable[str], model: Model) -> list[O
     selected = [OBSERVABLES[n] for n in dict.fromkeys(names)]
     for obs in selected:
         if obs.needs_spin and model.spin is None:
+            note = (getattr(model, "parameters", None) or {}).get("spin_note")
             raise QgmagError(
                 f"{obs.name} needs spin matrices but model {model.summary()['name']!r} has none; "
-                "use a spinful model (spin=... or spinor_ordering=... for Wannier90 files)."
+                + (
+                    f"{note}."
+                    if note
+                    else "use a spinful model (spin=... or spinor_ordering=... for Wannier90 "
+                    "files)."
+                )
             )
         if obs.only_2d and model.dim != 2:
             raise QgmagError(
@@ -236,6 +269,23 @@ def compute(
     (Bohr magnetons per cell, or per cell per V/nm); ``orbital_magnetization_local`` and
     ``orbital_magnetization_itinerant``; provenance in ``attrs``.
     """
+    _check_model(model)
+    tau = _number(tau, "tau", "a relaxation time in fs")
+    g_s = _number(g_s, "g_s", "the spin g-factor")
+    for flag, label in ((shift, "shift"), (convergence_check, "convergence_check"),
+                        (keep_checkpoint, "keep_checkpoint"), (allow_coarse_mesh,
+                                                               "allow_coarse_mesh")):
+        if not isinstance(flag, bool | np.bool_):
+            raise QgmagError(f"{label} must be True or False; got {flag!r}.")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, int | np.integer)
+        or chunk_size < 1
+    ):
+        raise QgmagError(
+            f"chunk_size must be a positive integer (k-points per chunk) or None; got "
+            f"{chunk_size!r}."
+        )
     mu_arr = _as_1d(mu, "mu", "eV")
     temp_arr = _as_1d(temperature, "temperature", "K")
     if np.any(temp_arr < 0):
@@ -322,6 +372,7 @@ def compute(
         close()
         if hasattr(callback, "close"):
             callback.close()  # type: ignore[union-attr]
+    _check_finite(sums, model)
     _warn_smearing(sums["full"], smear, temp_arr)
     _warn_quasi_degenerate(sums["full"], plan)
     params = Parameters(model.dim, float(tau), float(g_s))
@@ -439,6 +490,19 @@ def _warn_smearing(sums: PartialSums, smear: Smearing | None, temp: np.ndarray) 
             QgmagWarning,
             stacklevel=3,
         )
+
+
+def _check_finite(sums: dict[str, PartialSums], model: Model) -> None:
+    """Refuse to return NaN or infinite results (a model producing them is broken)."""
+    for partial in sums.values():
+        for (obs, term), value in partial.sums.items():
+            if obs != "__stats__" and not np.all(np.isfinite(value)):
+                raise QgmagError(
+                    f"{obs} ({term} term) came out NaN or infinite for model "
+                    f"{model.summary().get('name')!r}: its Hamiltonian, derivatives or spin "
+                    "matrices are not finite somewhere in the Brillouin zone; check the "
+                    "model's parameters and functions."
+                )
 
 
 def _warn_quasi_degenerate(sums: PartialSums, plan: IntegrationPlan) -> None:

@@ -268,7 +268,7 @@ def _resolve_spinor_ordering(raw: RawWannierData, spinor_ordering: str | None) -
         spinors = read_win_spinors(win) if win is not None else None
         return "spin-fastest" if spinors else None
     if spinor_ordering is not None and spinor_ordering not in SPINOR_ORDERINGS:
-        raise ValueError(
+        raise ModelError(
             f"spinor_ordering must be None (spinless), 'auto' or one of {SPINOR_ORDERINGS}; "
             f"got {spinor_ordering!r}."
         )
@@ -288,8 +288,13 @@ def _resolve_spin(spin: Any, ordering: str | None, num_wann: int) -> np.ndarray 
             )
         return spin_operators(num_wann // 2, ordering)
     if isinstance(spin, str):
-        raise ValueError(f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}.")
-    return np.asarray(spin, dtype=complex)
+        raise ModelError(f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}.")
+    try:
+        return np.asarray(spin, dtype=complex)
+    except (TypeError, ValueError):
+        raise ModelError(
+            f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}."
+        ) from None
 
 
 # -- public API ---------------------------------------------------------------------------
@@ -355,16 +360,25 @@ def read_wannier90(
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
     if berry_connection not in BERRY_CONNECTIONS:
-        raise ValueError(
+        raise ModelError(
             f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."
         )
-    raw = read_hamiltonian_file(path)
+    raw = read_hamiltonian_file(
+        path, positions_optional=positions is not None or centres is not None
+    )
     if berry_connection == "full" and raw.position is None:
         raise WannierFormatError(
             f"berry_connection='full' needs the position matrix elements <0m|r|Rn> of a _tb.dat "
             f"file, which {str(raw.path)!r} does not have; use berry_connection='tight-binding'."
         )
     ordering = _resolve_spinor_ordering(raw, spinor_ordering)
+    spin_note = None
+    if spinor_ordering == "auto" and ordering is None and spin is not False:
+        spin_note = (
+            f"spinor_ordering='auto' found no {raw.seedname}.win with 'spinors = true' next to "
+            f"{str(raw.path)!r}, so the model was read as spinless; pass "
+            "spinor_ordering='spin-fastest' (Wannier90 3.x spinors) or 'spin-blocks'"
+        )
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
@@ -406,6 +420,8 @@ def read_wannier90(
         "energy_shift_eV": float(energy_shift),
         "hermiticity_deviation_eV": deviation,
     }
+    if spin_note is not None:
+        parameters["spin_note"] = spin_note
     try:
         return TightBindingModel.from_arrays(
             lat,
