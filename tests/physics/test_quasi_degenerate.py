@@ -168,7 +168,7 @@ def test_by_parts_metric_dipole_still_agrees_with_the_analytic_form():
     """Integration by parts (an identity on a periodic mesh, converging with the mesh):
     PT antiferromagnet, Kramers pairs at every k."""
     model = qgmag.models.pt_antiferromagnet(direction=(0.3, -0.4, 0.8))
-    kw = dict(kmesh=(160, 160), temperature=300.0, shift=True)
+    kw = dict(kmesh=(160, 160), temperature=300.0, shift=True, allow_coarse_mesh=True)
     run = lambda form: qgmag.compute(  # noqa: E731
         model, "kinetic_orbital_intrinsic", 0.2, metric_dipole=form, **kw
     ).kinetic_orbital_intrinsic.values

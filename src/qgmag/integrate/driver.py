@@ -254,6 +254,9 @@ def compute(
         and when the run is interrupted), serial or parallel; deleted after success. See
         :mod:`qgmag.checkpoint`.
     checkpoint_interval : seconds between checkpoint saves (0: after every chunk).
+    allow_coarse_mesh : accept a mesh too coarse for the broadening of Fermi-surface terms
+        (smearing at T = 0, k_B T at T > 0): a warning instead of the error, recorded in
+        ``attrs["coarse_mesh"]``.
     keep_checkpoint : keep the checkpoint after success, saved complete (a resume then
         recomputes nothing); the CLI deletes it only once its output files are written.
     resume : continue from ``checkpoint``: the chunks it holds are not recomputed. A
@@ -373,14 +376,22 @@ def compute(
         if hasattr(callback, "close"):
             callback.close()  # type: ignore[union-attr]
     _check_finite(sums, model)
-    _warn_smearing(sums["full"], smear, temp_arr)
+    try:
+        coarse = _check_mesh_resolution(sums["full"], plan, allow_coarse_mesh)
+    except QgmagError:
+        if store is not None and store.dirty:
+            store.save_after_error()  # a rerun with allow_coarse_mesh resumes at no cost
+        raise
     _warn_quasi_degenerate(sums["full"], plan)
     params = Parameters(model.dim, float(tau), float(g_s))
     attrs: dict[str, Any] = {
         "metric_dipole": metric_dipole,
         "convergence_check": int(convergence_check),
         "execution": execution,
+        "allow_coarse_mesh": int(allow_coarse_mesh),
     }
+    if coarse:
+        attrs["coarse_mesh"] = coarse
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks
     ds = assemble_dataset(
@@ -473,23 +484,50 @@ def _saving(store: Any, callback: ProgressCallback | None) -> ProgressCallback:
     return tick
 
 
-def _warn_smearing(sums: PartialSums, smear: Smearing | None, temp: np.ndarray) -> None:
+def _check_mesh_resolution(sums: PartialSums, plan: IntegrationPlan, allow: bool) -> str:
+    """Refuse a mesh too coarse for the broadening of a Fermi-surface (f0') term (SPEC §5).
+
+    The typical energy step between neighbouring k-points at the Fermi level (from the
+    run's own band velocities) must not exceed the broadening: the smearing width at T = 0,
+    k_B T at T > 0. Otherwise f0' is sampled at a handful of points and the result can be
+    wrong by orders of magnitude. ``allow`` turns the error into a warning; the returned
+    text (empty when the mesh is fine) is recorded in the results.
+    """
     stats = sums.sums.get(FERMI_STEP_KEY)
-    if stats is None or smear is None or not np.any(temp == 0):
-        return
+    if stats is None:
+        return ""
     total, count = stats.ravel()
     if count == 0:
-        return
+        return ""
     step = total / count
-    if smear.width < step:
-        warnings.warn(
-            f"smearing width {smear.width:g} eV is smaller than the typical energy step between "
-            f"neighbouring k-points at the Fermi level ({step:.3g} eV): Fermi-surface results will "
-            f"be noisy. Use a denser kmesh (about {step / smear.width:.1f}x per direction) or a "
-            f"smearing >= {step:.2g} eV.",
-            QgmagWarning,
-            stacklevel=3,
-        )
+    widths = {
+        (f"k_B T = {w:.3g} eV (T = {t:g} K)" if t > 0 else f"smearing width {w:g} eV"): w
+        for t, w in zip(plan.temperature, plan.broadenings, strict=True)
+        if w > 0
+    }
+    if not widths:
+        return ""
+    label, width = min(widths.items(), key=lambda item: item[1])
+    if width >= step:
+        return ""
+    factor = step / width
+    counts = getattr(plan.mesh, "counts", None)
+    needed = (
+        f"kmesh = {[int(np.ceil(n * factor)) for n in counts]}"
+        if counts is not None
+        else f"about {factor:.1f}x more points per direction"
+    )
+    text = (
+        f"the kmesh {plan.mesh.describe().get('kmesh')} is too coarse for the broadening "
+        f"{label} of the Fermi-surface terms: neighbouring k-points differ by {step:.3g} eV "
+        f"at the Fermi level, so f0' is sampled at a few points and the result is not "
+        f"converged. Use {needed} or more, a broadening >= {step:.2g} eV, or "
+        "allow_coarse_mesh=True ([compute] allow_coarse_mesh = true) to accept it."
+    )
+    if not allow:
+        raise QgmagError(text)
+    warnings.warn(text, QgmagWarning, stacklevel=3)
+    return text
 
 
 def _check_finite(sums: dict[str, PartialSums], model: Model) -> None:
