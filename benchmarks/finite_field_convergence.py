@@ -1,4 +1,4 @@
-"""Convergence and timing of the finite-field cross-check (qgmag.finite_field).
+"""Convergence and timing of the finite-field cross-check (qgmag.validation.finite_field).
 
 Prints, for the anisotropic Haldane model (C = 0; T, P and C3 broken), the relative
 deviation of the finite-field values from ``qgmag.compute`` as the supercell size q (flux
@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 import qgmag
-from qgmag import finite_field as ff
+from qgmag.validation import finite_field as ff
 
 
 def anisotropic_haldane() -> qgmag.TightBindingModel:

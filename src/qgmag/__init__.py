@@ -9,7 +9,9 @@ Public API (SPEC §5)::
     result = qgmag.compute(model, quantities, mu, temperature=0.0, kmesh=(n1, n2[, n3]))
 """
 
-from qgmag import finite_field, models
+import sys as _sys
+
+from qgmag import models
 from qgmag.errors import (
     CheckpointError,
     ConfigError,
@@ -22,6 +24,10 @@ from qgmag.geometry import band_geometry
 from qgmag.integrate import compute
 from qgmag.io import model_info, read_wannier90
 from qgmag.models import ContinuumModel, TightBindingModel
+from qgmag.validation import finite_field
+
+# the module moved to qgmag.validation; its old import path keeps working
+_sys.modules.setdefault(f"{__name__}.finite_field", finite_field)
 
 __version__ = "0.1.0"
 

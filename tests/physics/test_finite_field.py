@@ -1,4 +1,4 @@
-"""Finite-field cross-check (qgmag.finite_field) against the geometric formulas.
+"""Finite-field cross-check (qgmag.validation.finite_field) against the geometric formulas.
 
 The finite-field values come from exact spectra in a magnetic field (Peierls substitution,
 magnetic supercells) and from Berry-phase polarizations; they share no code with
@@ -12,8 +12,8 @@ import pytest
 from scipy import constants as sc
 
 import qgmag
-from qgmag import finite_field as ff
 from qgmag.errors import QgmagError, QgmagWarning
+from qgmag.validation import finite_field as ff
 
 
 def anisotropic_haldane(
