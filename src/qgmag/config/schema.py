@@ -111,7 +111,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "bool", False, "also integrate on a half-density mesh; adds `<name>_error`"
         ),
         "chunk_size": Key("int", None, "k-points per chunk (default: from a memory target)"),
-        "degeneracy_tol": Key("float", 1e-6, "eV; closer bands form one degenerate set"),
+        "degeneracy_tol": Key(
+            "float", 1e-6, "eV, < 0.1; closer bands (chains of neighbours) form one degenerate set"
+        ),
+        "allow_coarse_mesh": Key(
+            "bool",
+            False,
+            "accept a kmesh too coarse for the broadening of Fermi-surface terms (warning, "
+            "recorded in results.nc) instead of the error",
+        ),
         "metric_dipole": Key(
             "string",
             "analytic",
@@ -237,6 +245,7 @@ class ComputeConfig:
     chunk_size: int | None = None
     degeneracy_tol: float = 1e-6
     metric_dipole: str = "analytic"
+    allow_coarse_mesh: bool = False
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of qgmag.compute (besides model, quantities, mu)."""
@@ -251,6 +260,7 @@ class ComputeConfig:
             "chunk_size": self.chunk_size,
             "degeneracy_tol": self.degeneracy_tol,
             "metric_dipole": self.metric_dipole,
+            **({"allow_coarse_mesh": True} if self.allow_coarse_mesh else {}),
         }
 
 

@@ -298,7 +298,7 @@ def _compute_config(table: dict[str, Any]) -> ComputeConfig:
         out["temperature"] = _float_list(
             table["temperature"], _where("compute", "temperature"), minimum=0.0
         )
-    for key in ("shift", "convergence_check"):
+    for key in ("shift", "convergence_check", "allow_coarse_mesh"):
         if key in table:
             out[key] = _bool(table[key], _where("compute", key))
     if "tau" in table:
