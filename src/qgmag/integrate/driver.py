@@ -305,6 +305,7 @@ def compute(
     degeneracy_tol = check_degeneracy_tol(degeneracy_tol)
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
+    _check_resources(model, observables, mu_arr, temp_arr, mesh, chunk_size, metric_dipole)
     plan = build_plan(
         model,
         observables,
@@ -344,6 +345,7 @@ def compute(
         from qgmag.parallel import check_scheduler
 
         check_scheduler(scheduler, n_workers, threads_per_worker)
+    estimate = _announce_estimate(model, plans, progress, runner, scheduler)
     store = _open_checkpoint(model, checkpoint, checkpoint_interval, resume)
     states = {
         name: store.state(name, p) if store is not None else OrderedSum(p.chunk_bounds)
@@ -392,6 +394,8 @@ def compute(
     }
     if coarse:
         attrs["coarse_mesh"] = coarse
+    if estimate is not None:
+        attrs["estimated_time_s"] = round(estimate, 1)
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks
     ds = assemble_dataset(
@@ -528,6 +532,79 @@ def _check_mesh_resolution(sums: PartialSums, plan: IntegrationPlan, allow: bool
         raise QgmagError(text)
     warnings.warn(text, QgmagWarning, stacklevel=3)
     return text
+
+
+#: runs predicted to take longer than this (s) print their estimate when progress is shown
+LONG_RUN_SECONDS = 60.0
+#: k-points of the calibration chunk timed to predict the run time
+CALIBRATION_POINTS = 128
+
+
+def _check_resources(
+    model: Model,
+    observables: Sequence[Observable],
+    mu: np.ndarray,
+    temperature: np.ndarray,
+    mesh: Mesh,
+    chunk_size: int | None,
+    metric_dipole: str,
+) -> None:
+    """Refuse requests whose memory cannot fit, before any plan or chunk list is built."""
+    from qgmag.resources import check_chunks, check_memory, compute_memory
+
+    terms = [t for o in observables for t in o.terms]
+    second = any(t.needs_second_derivatives for t in terms) and metric_dipole == "analytic"
+    n_mu_t = len(mu) * len(temperature)
+    size = chunk_size or auto_chunk_size(model.n_bands, n_mu_t, second)
+    check_chunks(mesh.n_points, size, mesh.describe().get("kmesh"))
+    work = WORK_MATRICES_PER_K_SECOND_DERIVATIVES if second else WORK_MATRICES_PER_K
+    needed = compute_memory(
+        n_bands=model.n_bands,
+        n_mu=len(mu),
+        n_t=len(temperature),
+        n_points=mesh.n_points,
+        chunk_size=size,
+        work_matrices=work,
+        n_kernels=len({t.kernel for t in terms}),
+        n_values=9 * len(terms),
+    )
+    check_memory(
+        needed,
+        f"this calculation ({len(mu)} μ x {len(temperature)} T values, {model.n_bands} bands, "
+        f"chunks of {min(size, mesh.n_points)} k-points)",
+        "use fewer μ/T values (several runs), or a smaller chunk_size.",
+    )
+
+
+def _announce_estimate(
+    model: Model,
+    plans: dict[str, IntegrationPlan],
+    progress: object,
+    runner: object,
+    scheduler: object,
+) -> float | None:
+    """Predict the serial run time from a calibration chunk (long meshes only); print it on
+    stderr when a progress display is requested and the run will take over a minute."""
+    import sys
+
+    from qgmag.resources import estimate_time, format_duration
+
+    if runner is not None:
+        return None
+    total = sum(p.mesh.n_points for p in plans.values())
+    plan = plans["full"]
+    n_cal = min(CALIBRATION_POINTS, plan.mesh.n_points)
+    if total < 50 * n_cal:
+        return None
+    seconds = estimate_time(lambda n: integrate_chunk(model, plan, 0, n), total, n_cal)
+    if progress and seconds > LONG_RUN_SECONDS:
+        where = "on one core" if scheduler is None else "on one core (divide by the workers)"
+        print(
+            f"qgmag: {total:,} k-points, estimated {format_duration(seconds)} {where} "
+            f"(from a {n_cal}-point calibration)",
+            file=sys.stderr,
+        )
+    return seconds
 
 
 def _check_finite(sums: dict[str, PartialSums], model: Model) -> None:

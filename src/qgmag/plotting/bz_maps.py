@@ -128,6 +128,14 @@ def bz_map_figure(
     counts = np.maximum(2, np.round(span / step).astype(int) + 1)
     xs = np.linspace(lo_xy[0], hi_xy[0], counts[0])
     ys = np.linspace(lo_xy[1], hi_xy[1], counts[1])
+    from qgmag.resources import check_memory
+
+    n_grid = int(counts[0]) * int(counts[1])
+    check_memory(
+        n_grid * 8 * 12.0 + min(n_grid, _MAP_CHUNK) * 16 * model.n_bands**2 * 90,
+        f"a {counts[0]} x {counts[1]} Brillouin-zone map",
+        "use a smaller map n (a few hundred points per direction resolve any plot).",
+    )
     gx, gy = np.meshgrid(xs, ys)
     k = origin + gx.ravel()[:, None] * u + gy.ravel()[:, None] * v
     names = list(dict.fromkeys(["energy", quantity]))
