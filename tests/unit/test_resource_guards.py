@@ -65,11 +65,15 @@ def test_cli_huge_request_exits_2_with_one_line(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
-def test_long_runs_print_an_estimate(capsys):
+def test_long_runs_print_an_estimate(capsys, monkeypatch):
+    from qgmag.integrate import driver
+
+    monkeypatch.setattr(driver, "LONG_RUN_SECONDS", 0.0)
     calls = []
     res = qgmag.compute(qgmag.models.haldane(), "chern_number", 0.0, kmesh=(90, 90),
                         progress=lambda d, t: calls.append(d))
     assert res.attrs["estimated_time_s"] > 0  # calibrated (8100 points > 50 x 128)
+    assert "qgmag: 8,100 k-points, estimated" in capsys.readouterr().err
     small = qgmag.compute(qgmag.models.haldane(), "chern_number", 0.0, kmesh=(8, 8))
     assert "estimated_time_s" not in small.attrs
     assert resources.format_duration(90) == "90 s"

@@ -395,7 +395,7 @@ def compute(
     if coarse:
         attrs["coarse_mesh"] = coarse
     if estimate is not None:
-        attrs["estimated_time_s"] = round(estimate, 1)
+        attrs["estimated_time_s"] = float(estimate)
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks
     ds = assemble_dataset(
