@@ -42,8 +42,10 @@ SetOpt = Annotated[
         "--set",
         "-s",
         help="Override a configuration key, e.g. --set compute.kmesh=[60,60] "
-        "--set model.file=/path/Fe_tb.dat (value parsed as TOML, else taken as a string; "
-        "relative paths resolve against the current directory). Repeatable.",
+        "--set model.file=/path/Fe_tb.dat (value parsed as TOML, else taken as a string; a "
+        "list of bare words such as [chern_number,anomalous_hall_conductivity] is a list of "
+        "strings; quote values with spaces for the shell; relative paths resolve against the "
+        "current directory). Repeatable.",
     ),
 ]
 OutputOpt = Annotated[
@@ -227,6 +229,17 @@ def _interrupt_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _input_hashes(cfg: Any, model: Any) -> dict[str, str]:
+    """SHA-256 of every input file of a run: the configuration and the model's files."""
+    from qgmag.files import sha256_file
+
+    out = {}
+    if cfg.source is not None and Path(cfg.source).is_file():
+        out[str(cfg.source)] = sha256_file(cfg.source)
+    out.update((getattr(model, "parameters", None) or {}).get("input_sha256", {}))
+    return out
+
+
 def _checkpoint_path(cfg: Any) -> Path:
     """[run] checkpoint, else <output>/checkpoint.qgck (every CLI run checkpoints)."""
     from qgmag.config import CHECKPOINT_NAME
@@ -288,6 +301,7 @@ def _run(
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_time_s": round(wall, 3),
             "warnings": json.dumps(notes),
+            "input_sha256": json.dumps(_input_hashes(cfg, model)),
         }
     )
 

@@ -262,6 +262,20 @@ def _resolve_centres(
     )
 
 
+def _input_hashes(path: Path, *sources: object) -> dict[str, str]:
+    """SHA-256 of the model file and of every side file read (.win, .wout, _centres.xyz)."""
+    from qgmag.files import sha256_file
+
+    files = [Path(path)]
+    for source in sources:
+        if isinstance(source, str) and Path(source).is_file():
+            files.append(Path(source))
+    win = _side_file(Path(path), ".win")
+    if win is not None:  # spinors = true/false is read from it by spinor_ordering="auto"
+        files.append(win)
+    return {str(f): sha256_file(f) for f in dict.fromkeys(files)}
+
+
 def _resolve_spinor_ordering(raw: RawWannierData, spinor_ordering: str | None) -> str | None:
     if spinor_ordering == "auto":
         win = _side_file(raw.path, ".win")
@@ -422,6 +436,7 @@ def read_wannier90(
     }
     if spin_note is not None:
         parameters["spin_note"] = spin_note
+    parameters["input_sha256"] = _input_hashes(raw.path, lattice_source, centres_source, spin_note)
     try:
         return TightBindingModel.from_arrays(
             lat,
