@@ -255,7 +255,9 @@ def _run(
     from qgmag.results import results_to_markdown, save_results
 
     compute_cfg = cfg.compute
-    model = cfg.model.build()
+    with warnings.catch_warnings(record=True) as reading:  # e.g. split spinor pairs
+        warnings.simplefilter("always")
+        model = cfg.model.build()
     execution = cfg.run.execution_kwargs()
     missing = _unsupported_keywords(list(execution))
     if missing:
@@ -290,6 +292,7 @@ def _run(
             **execution,
         )
     wall = time.perf_counter() - start
+    caught = [*reading, *caught]
     notes = list(dict.fromkeys(_warning_text(w) for w in caught))
     for w in caught:  # shown on stderr by _user_errors
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

@@ -54,3 +54,24 @@ def test_set_list_values_without_quotes_are_read_as_lists(haldane_config, value,
 def test_set_malformed_list_says_how_to_quote(haldane_config, value):
     with pytest.raises(ConfigError, match="Quote the whole option"):
         load_config(haldane_config, [f"compute.mu={value}"])
+
+
+def test_summary_lists_warnings_from_reading_the_model(runner, haldane_config, tmp_path,
+                                                        monkeypatch):
+    import warnings
+
+    import qgmag
+    from qgmag.config.schema import ModelConfig
+
+    real = ModelConfig.build
+
+    def build(self):
+        warnings.warn("2 of 2 spinor pairs are split: test", qgmag.QgmagWarning, stacklevel=2)
+        return real(self)
+
+    monkeypatch.setattr(ModelConfig, "build", build)
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["run", str(haldane_config), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "spinor pairs are split: test" in (out / "summary.md").read_text()
+    assert "spinor pairs are split" in load_results(out / "results.nc").attrs["warnings"]
