@@ -31,6 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # help texts are plain: "[run] output" must not be eaten as markup
 )
 
 ConfigArg = Annotated[
@@ -492,6 +493,7 @@ def map_(config: ConfigArg, output: OutputOpt = None, set_: SetOpt = None) -> No
             mu=m.mu,
             temperature=m.temperature,
             kz=m.kz,
+            plane=m.plane,
             n=m.n,
             band=m.band,
             outfile=cfg.run.output / "map",

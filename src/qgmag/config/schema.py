@@ -177,7 +177,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "component": Key("string", "z", "Cartesian component, e.g. `z` or `xy`"),
         "mu": Key("float", 0.0, "chemical potential in eV (occupations)"),
         "temperature": Key("float", 0.0, "temperature in K (occupations), >= 0"),
-        "kz": Key("float", 0.0, "3D models: reduced coordinate k3 of the plane"),
+        "kz": Key(
+            "float",
+            0.0,
+            "3D models: reduced coordinate k3 of the plane (`plane = \"reduced\"`) or k_z in "
+            "1/Å (`plane = \"cartesian\"`)",
+        ),
+        "plane": Key(
+            "string",
+            "reduced",
+            "3D lattice models: `reduced` (the b1, b2 plane at k3 = kz) or `cartesian` "
+            "(the k_x, k_y plane at k_z = kz, with the zone section outlined)",
+            ("reduced", "cartesian"),
+        ),
         "n": Key("int", 200, "grid points per direction"),
         "band": Key(
             "int", None, "band index (from 0); default: sum over bands weighted by f0(mu, T)"
@@ -317,6 +329,7 @@ class MapConfig:
     kz: float = 0.0
     n: int = 200
     band: int | None = None
+    plane: str = "reduced"
 
 
 @dataclass(frozen=True)

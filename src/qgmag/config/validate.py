@@ -432,4 +432,9 @@ def _map_config(table: dict[str, Any]) -> MapConfig:
         out["n"] = _int(table["n"], _where("map", "n"), minimum=2)
     if "band" in table:
         out["band"] = _int(table["band"], _where("map", "band"), minimum=0)
+    if "plane" in table:
+        out["plane"] = _str(table["plane"], _where("map", "plane"), MAP_PLANES)
     return MapConfig(**out)
+
+
+MAP_PLANES = ("reduced", "cartesian")
