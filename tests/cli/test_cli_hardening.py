@@ -8,8 +8,8 @@ import xarray as xr
 
 import qgmag
 from qgmag.cli import app
-from qgmag.results import load_results
 from qgmag.integrate import driver
+from qgmag.results import load_results
 
 
 def _run(runner, config, out, *extra):

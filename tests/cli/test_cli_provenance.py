@@ -38,7 +38,10 @@ def test_results_store_the_sha256_of_every_input_file(runner, cubic_tb, tmp_path
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        ("[anomalous_hall_conductivity,chern_number]", ["anomalous_hall_conductivity", "chern_number"]),
+        (
+            "[anomalous_hall_conductivity,chern_number]",
+            ["anomalous_hall_conductivity", "chern_number"],
+        ),
         ('["chern_number"]', ["chern_number"]),
         ("[60,60]", [60, 60]),
     ],

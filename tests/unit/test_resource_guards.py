@@ -58,7 +58,8 @@ def test_cli_huge_request_exits_2_with_one_line(tmp_path):
     cfg = tmp_path / "h.toml"
     cfg.write_text(HALDANE_TINY)
     result = CliRunner().invoke(
-        app, ["run", str(cfg), "-o", str(tmp_path / "o"), "--set", "compute.kmesh=[1000000,1000000]"]
+        app,
+        ["run", str(cfg), "-o", str(tmp_path / "o"), "--set", "compute.kmesh=[1000000,1000000]"],
     )
     assert result.exit_code == 2
     assert "Traceback" not in result.output and "error: kmesh" in result.stderr
