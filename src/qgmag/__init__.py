@@ -20,10 +20,13 @@ from qgmag.errors import (
     QgmagWarning,
     WannierFormatError,
 )
+from qgmag.filling import mu_from_filling
 from qgmag.geometry import band_geometry
 from qgmag.integrate import compute
+from qgmag.interop import from_pythtb, from_tbmodels, read_tbmodels_hdf5
 from qgmag.io import model_info, read_wannier90
 from qgmag.models import ContinuumModel, TightBindingModel
+from qgmag.units import convert_units
 from qgmag.validation import finite_field
 
 # the module moved to qgmag.validation; its old import path keeps working
@@ -43,8 +46,13 @@ __all__ = [
     "__version__",
     "band_geometry",
     "compute",
+    "convert_units",
     "finite_field",
+    "from_pythtb",
+    "from_tbmodels",
     "model_info",
+    "mu_from_filling",
+    "read_tbmodels_hdf5",
     "read_wannier90",
     "models",
 ]

@@ -163,6 +163,22 @@ def run(
             "qgmag files at once); without it such a folder is refused.",
         ),
     ] = False,
+    electrons: Annotated[
+        float | None,
+        typer.Option(
+            "--electrons",
+            help="Electrons per cell in the model's bands: μ = the Fermi level of this "
+            "filling (replaces [compute] mu).",
+        ),
+    ] = None,
+    units: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--units",
+            help="Result in other units, NAME=UNIT (pint), e.g. "
+            "--units anomalous_hall_conductivity=S/m. Repeatable.",
+        ),
+    ] = None,
 ) -> None:
     """Compute the observables of CONFIG; write results.nc, summary.md and plots."""
     from qgmag.config import load_config
@@ -170,6 +186,13 @@ def run(
 
     with _user_errors():
         overrides = list(set_ or [])
+        if electrons is not None:
+            overrides.append(f"compute.electrons={electrons!r}")
+        if units:
+            from qgmag.units import parse_unit_options
+
+            for name, unit in parse_unit_options(units).items():
+                overrides.append(f"run.units.{name}={_quote(unit)}")
         if scheduler is not None:
             overrides.append(f"run.scheduler={_quote(scheduler)}")
         if workers is not None:
@@ -284,14 +307,22 @@ def _run(
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        from qgmag.filling import run_fermi_level
+
+        mu, filling = run_fermi_level(model, compute_cfg, log=_err)
         ds = qgmag.compute(
             model,
             list(compute_cfg.quantities),
-            list(compute_cfg.mu),
+            mu,
             progress=bar,
             **compute_cfg.kwargs(),
             **execution,
         )
+        ds.attrs.update(filling)
+        if cfg.run.units or cfg.run.formula_units is not None:
+            from qgmag.units import convert_units
+
+            ds = convert_units(ds, cfg.run.units, formula_units=cfg.run.formula_units)
     wall = time.perf_counter() - start
     caught = [*reading, *caught]
     notes = list(dict.fromkeys(_warning_text(w) for w in caught))
@@ -443,62 +474,70 @@ def info(
 # -- qgmag bands / map ---------------------------------------------------------------------
 
 
+TargetArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="FILE_OR_MODEL",
+        help="TOML configuration, Wannier90 _tb.dat/_hr.dat file, or built-in model name.",
+    ),
+]
+ComponentOpt = Annotated[
+    str | None, typer.Option("--component", "-c", help="Component, e.g. z or xy.")
+]
+
+
 @app.command()
-def bands(config: ConfigArg, output: OutputOpt = None, set_: SetOpt = None) -> None:
+def bands(
+    target: TargetArg,
+    quantity: Annotated[
+        str | None, typer.Argument(help="Band quantity colouring the bands (berry_curvature).")
+    ] = None,
+    component: ComponentOpt = None,
+    output: OutputOpt = None,
+    set_: SetOpt = None,
+) -> None:
     """Band structure along a high-symmetry path coloured by a band quantity (bands section)."""
-    from qgmag.config import load_config
+    from qgmag.quicklook import load_target, plot_bands_of
 
     with _user_errors():
-        cfg = load_config(config, list(set_ or []), output=output, require_compute=False)
-        model = cfg.model.build()
-        _use_agg()
-        from qgmag.kspace.path import make_path
-        from qgmag.plotting import plot_bands
-
-        b = cfg.bands
-        points = None if b.path is None else [(label, list(k)) for label, k in b.path]
-        kpath = make_path(model, points, n_points=b.n_points)
-        cfg.run.output.mkdir(parents=True, exist_ok=True)
-        files = plot_bands(
-            model,
-            kpath,
-            b.quantity,
-            b.component,
-            mu=b.mu,
-            energy_window=b.energy_window,
-            outfile=cfg.run.output / "bands",
-            formats=cfg.run.formats,
+        cfg = load_target(
+            target,
+            list(set_ or []),
+            section="bands",
+            quantity=quantity,
+            component=component,
+            output=output,
         )
+        _use_agg()
+        files = plot_bands_of(cfg)
     for f in files:
         typer.echo(str(f))
 
 
 @app.command(name="map")
-def map_(config: ConfigArg, output: OutputOpt = None, set_: SetOpt = None) -> None:
+def map_(
+    target: TargetArg,
+    quantity: Annotated[
+        str | None, typer.Argument(help="Band quantity of the map (berry_curvature).")
+    ] = None,
+    component: ComponentOpt = None,
+    output: OutputOpt = None,
+    set_: SetOpt = None,
+) -> None:
     """Heat map of a band quantity on a Brillouin-zone plane (map section)."""
-    from qgmag.config import load_config
+    from qgmag.quicklook import load_target, plot_map_of
 
     with _user_errors():
-        cfg = load_config(config, list(set_ or []), output=output, require_compute=False)
-        model = cfg.model.build()
-        _use_agg()
-        from qgmag.plotting import plot_bz_map
-
-        m = cfg.map
-        cfg.run.output.mkdir(parents=True, exist_ok=True)
-        files = plot_bz_map(
-            model,
-            m.quantity,
-            m.component,
-            mu=m.mu,
-            temperature=m.temperature,
-            kz=m.kz,
-            plane=m.plane,
-            n=m.n,
-            band=m.band,
-            outfile=cfg.run.output / "map",
-            formats=cfg.run.formats,
+        cfg = load_target(
+            target,
+            list(set_ or []),
+            section="map",
+            quantity=quantity,
+            component=component,
+            output=output,
         )
+        _use_agg()
+        files = plot_map_of(cfg)
     for f in files:
         typer.echo(str(f))
 

@@ -142,6 +142,9 @@ def load_config(
     for text in overrides:
         parts, value = parse_override(text)
         _set(table, parts, value, text)
+        if parts in (["compute", "mu"], ["compute", "electrons"]):  # the command line wins
+            other = "electrons" if parts[1] == "mu" else "mu"
+            table["compute"].pop(other, None)
         if len(parts) == 2 and (parts[0], parts[1]) in PATH_KEYS:
             _resolve_paths(table, Path.cwd(), {(parts[0], parts[1])})
     if output is not None:

@@ -88,7 +88,14 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "mu": Key(
             "float, array, or {start, stop, num}",
             None,
-            "chemical potential(s) in eV (required); a table is numpy.linspace(start, stop, num)",
+            "chemical potential(s) in eV (required unless `electrons` is given); a table is "
+            "numpy.linspace(start, stop, num)",
+        ),
+        "electrons": Key(
+            "float",
+            None,
+            "electrons per cell in the model's bands (one per band); replaces `mu` by the "
+            "Fermi level of this filling at the lowest temperature (lattice models)",
         ),
         "temperature": Key("float or array", 0.0, "temperature(s) in K, >= 0"),
         "kmesh": Key(
@@ -152,6 +159,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "resume": Key("bool", False, "resume from the checkpoint file"),
         "checkpoint_interval": Key(
             "float", 60.0, "seconds between checkpoint saves, >= 0 (0: after every chunk)"
+        ),
+        "units": Key(
+            "table of strings",
+            None,
+            'results in other units, e.g. `{anomalous_hall_conductivity = "S/m"}` '
+            "(pint unit strings; errors and terms follow their observable)",
+        ),
+        "formula_units": Key(
+            "float",
+            None,
+            "formula units per cell; adds `<name>_per_formula_unit` to the per-cell results",
         ),
     },
     "bands": {
@@ -258,6 +276,7 @@ class ComputeConfig:
     degeneracy_tol: float = 1e-6
     metric_dipole: str = "analytic"
     allow_coarse_mesh: bool = False
+    electrons: float | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of qgmag.compute (besides model, quantities, mu)."""
@@ -289,6 +308,8 @@ class RunConfig:
     checkpoint: Path | None = None
     resume: bool = False
     checkpoint_interval: float | None = None
+    units: dict[str, str] = field(default_factory=dict)
+    formula_units: float | None = None
 
     def execution_kwargs(self) -> dict[str, Any]:
         """Parallel/checkpoint keywords of qgmag.compute, only those the user set."""

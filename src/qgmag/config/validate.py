@@ -271,9 +271,15 @@ def _smearing(value: Any) -> float | tuple[str, float] | None:
 
 
 def _compute_config(table: dict[str, Any]) -> ComputeConfig:
-    for key in ("quantities", "mu", "kmesh"):
+    for key in ("quantities", "kmesh"):
         if key not in table:
             raise ConfigError(f"[compute] is missing the required key `{key}`.")
+    if ("mu" in table) == ("electrons" in table):
+        raise ConfigError(
+            "[compute] needs exactly one of `mu` (chemical potentials in eV) or `electrons` "
+            "(electrons per cell: μ = the Fermi level of that filling)"
+            + ("; it has both." if "mu" in table else "; it has neither.")
+        )
     q = table["quantities"]
     items = [q] if isinstance(q, str) else q
     if not isinstance(items, list) or not items:
@@ -291,9 +297,13 @@ def _compute_config(table: dict[str, Any]) -> ComputeConfig:
     kmesh = tuple(_int(n, f"[compute] kmesh[{i}]", minimum=1) for i, n in enumerate(kmesh_raw))
     out: dict[str, Any] = {
         "quantities": quantities,
-        "mu": _mu_grid(table["mu"]),
+        "mu": _mu_grid(table["mu"]) if "mu" in table else (),
         "kmesh": kmesh,
     }
+    if "electrons" in table:
+        out["electrons"] = _float(
+            table["electrons"], _where("compute", "electrons"), minimum=0.0, strict=True
+        )
     if "temperature" in table:
         out["temperature"] = _float_list(
             table["temperature"], _where("compute", "temperature"), minimum=0.0
@@ -318,6 +328,15 @@ def _compute_config(table: dict[str, Any]) -> ComputeConfig:
             table["metric_dipole"], _where("compute", "metric_dipole"), METRIC_DIPOLE_FORMS
         )
     return ComputeConfig(**out)
+
+
+def _units_table(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ConfigError(
+            "[run] units must be a table of unit strings, e.g. {anomalous_hall_conductivity = "
+            f'"S/m"}}; got {value!r}.'
+        )
+    return {str(k): v for k, v in value.items()}
 
 
 def _run_config(table: dict[str, Any], default_output: Path) -> RunConfig:
@@ -348,6 +367,12 @@ def _run_config(table: dict[str, Any], default_output: Path) -> RunConfig:
     if "checkpoint_interval" in table:
         out["checkpoint_interval"] = _float(
             table["checkpoint_interval"], _where("run", "checkpoint_interval"), minimum=0.0
+        )
+    if "units" in table:
+        out["units"] = _units_table(table["units"])
+    if "formula_units" in table:
+        out["formula_units"] = _float(
+            table["formula_units"], _where("run", "formula_units"), minimum=0.0, strict=True
         )
     checkpoint = table.get("checkpoint", False)
     if isinstance(checkpoint, bool):

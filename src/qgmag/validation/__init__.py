@@ -4,6 +4,7 @@
   tight-binding model by Peierls substitution in magnetic supercells: the orbital
   magnetization as -dΩ/dB and the orbital magnetoelectric response as dP/dB (Berry-phase
   polarization), from exact supercell spectra. Also importable as ``qgmag.finite_field``.
+* :mod:`qgmag.validation.peierls` — the magnetic supercells it diagonalizes.
 """
 
 from __future__ import annotations
