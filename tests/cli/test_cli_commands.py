@@ -92,9 +92,11 @@ def fake_plotting(monkeypatch, tmp_path):
         kz=0.0,
         n=200,
         band=None,
+        plane="reduced",
         outfile,
         formats=("png", "pdf"),
     ):
+        assert plane == "reduced"
         calls["plot_bz_map"] = (model, quantity, component, mu, temperature, kz, n, band, outfile)
         return _touch(outfile, formats)
 
