@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import shared_data_dir
+
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.S | re.M)
@@ -83,8 +85,6 @@ def _doc_param(doc: Path) -> object:
 
 
 def _workdir(tmp_path: Path) -> Path:
-    from tests.conftest import shared_data_dir
-
     work = tmp_path / "work"
     work.mkdir()
     (work / "examples").symlink_to(ROOT / "examples")
@@ -111,7 +111,7 @@ def _run_shell(block: Block, work: Path) -> None:
     from qgmag.cli import app
 
     runner = CliRunner()
-    for raw in block.body.splitlines():
+    for raw in block.body.replace("\\\n", " ").splitlines():  # join continued lines
         line = raw.split("  #", 1)[0].strip()
         if not line.startswith("qgmag "):
             continue
@@ -152,6 +152,8 @@ def test_code_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
     namespace: dict[str, object] = {"__name__": "__docs__"}
     ran = 0
     old = Path.cwd()
+    old_env = os.environ.get("QGMAG_SHARED_DATA")
+    os.environ["QGMAG_SHARED_DATA"] = str(shared_data_dir())  # docs read it, else ../shared
     os.chdir(work)
     try:
         for block in ALL[doc]:
@@ -178,6 +180,10 @@ def test_code_blocks_run_as_written(doc: Path, tmp_path: Path) -> None:
             ran += 1
     finally:
         os.chdir(old)
+        if old_env is None:
+            os.environ.pop("QGMAG_SHARED_DATA", None)
+        else:
+            os.environ["QGMAG_SHARED_DATA"] = old_env
     assert ran > 0
 
 
