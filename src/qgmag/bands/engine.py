@@ -24,11 +24,41 @@ from functools import cached_property
 
 import numpy as np
 
-from qgmag.errors import QgmagError
+from qgmag.errors import ModelError, QgmagError
 from qgmag.models.base import ComplexArray, FloatArray, Model, as_kpoints
 
 #: default tolerance (eV) below which two energies at the same k count as degenerate
 DEFAULT_DEGENERACY_TOL = 1e-6
+#: degeneracy tolerances at or above this (eV) merge distinct bands: refused
+MAX_DEGENERACY_TOL = 0.1
+
+
+def check_degeneracy_tol(degeneracy_tol: object) -> float:
+    """The tolerance as a float in (0, MAX_DEGENERACY_TOL) eV, else a QgmagError."""
+    try:
+        tol = float(degeneracy_tol)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        tol = float("nan")
+    if isinstance(degeneracy_tol, bool) or not 0 < tol < MAX_DEGENERACY_TOL:
+        raise QgmagError(
+            f"degeneracy_tol must be a positive number of eV below {MAX_DEGENERACY_TOL} (bands "
+            f"closer than it are merged into one set); got {degeneracy_tol!r}. The default is "
+            f"{DEFAULT_DEGENERACY_TOL:g} eV."
+        )
+    return tol
+
+
+def quasi_degenerate_switch(gap: FloatArray, broadening: float) -> FloatArray:
+    """s(Δ) = 1 - exp(-Δ²/η²): how far a pair of bands split by Δ counts as two bands.
+
+    Used for the interband sums of the spin Berry curvature (docs/degeneracies.md): a pair
+    split by much less than the broadening η actually used (k_B T or the smearing width)
+    is one set (s ≈ Δ²/η² → 0, continuously), a pair split by much more is two bands
+    (s = 1 to round-off for Δ > 6η). η = 0 means no broadening: s = 1.
+    """
+    if broadening <= 0:
+        return np.ones_like(gap)
+    return -np.expm1(-((gap / broadening) ** 2))
 
 
 class BandData:
@@ -61,11 +91,9 @@ class BandData:
         energy_window: tuple[float, float] | None = None,
         mesh_range: tuple[object, int, int] | None = None,
     ) -> None:
-        if not degeneracy_tol > 0:
-            raise QgmagError(f"degeneracy_tol must be positive (eV); got {degeneracy_tol}.")
         self.model = model
         self.kpoints = as_kpoints(kpoints, model.dim)
-        self.degeneracy_tol = float(degeneracy_tol)
+        self.degeneracy_tol = check_degeneracy_tol(degeneracy_tol)
         order = 2 if need_second_derivatives else 1
         self.full_connection = getattr(model, "berry_connection", "tight-binding") == "full"
         #: orbital moment with the external terms B, C (a WannierModel at level "full")
@@ -89,6 +117,11 @@ class BandData:
             h, dh, d2h = model.derivatives(self.kpoints, order=order)
         self._dh = dh
         self._d2h = d2h
+        if not np.all(np.isfinite(h)):
+            raise ModelError(
+                f"the Hamiltonian of model {getattr(model, 'name', '')!r} has NaN or infinite "
+                "entries at some k-points; check its parameters and functions."
+            )
         self.energy, self._u = np.linalg.eigh(h)
         if gauge_rotation is not None:
             self._u = _rotate_degenerate_sets(
@@ -290,10 +323,32 @@ class BandData:
         )
 
     @cached_property
-    def degenerate(self) -> np.ndarray:
-        """(N, n_w, n) bool: True where |ε_n - ε_m| < degeneracy_tol (diagonal included)."""
+    def degenerate_set_index(self) -> np.ndarray:
+        """(N, n) int: the degenerate set of each band. Sets are transitive clusters: runs of
+        bands (sorted by energy) whose neighbours are closer than degeneracy_tol, so a chain
+        of small gaps is one set even if its ends are further apart than the tolerance."""
         e = self.energy
-        return np.abs(self.row_energy[:, :, None] - e[:, None, :]) < self.degeneracy_tol
+        breaks = np.diff(e, axis=1) >= self.degeneracy_tol
+        return np.concatenate(
+            [np.zeros((e.shape[0], 1), dtype=int), np.cumsum(breaks, axis=1)], axis=1
+        )
+
+    @cached_property
+    def degenerate(self) -> np.ndarray:
+        """(N, n_w, n) bool: True where row band n and band m are in one degenerate set
+        (diagonal included); see :attr:`degenerate_set_index` (a band window never splits
+        a set, :func:`band_window`)."""
+        idx = self.degenerate_set_index
+        return idx[:, self.rows, None] == idx[:, None, :]
+
+    def broadened_inverse_gap_squared(self, broadening: float) -> FloatArray:
+        """(N, n_w, m): s(ε_n - ε_m)/(ε_n - ε_m)² for m ∉ D(n), 0 inside sets (1/eV²), with
+        the switch s of :func:`quasi_degenerate_switch` (broadening η in eV; 0: s = 1)."""
+        inv = self.inverse_gap
+        if broadening <= 0:
+            return inv * inv
+        gap = self.row_energy[:, :, None] - self.energy[:, None, :]
+        return inv * inv * quasi_degenerate_switch(gap, broadening)
 
     @cached_property
     def inverse_gap(self) -> FloatArray:

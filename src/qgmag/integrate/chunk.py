@@ -24,6 +24,8 @@ from qgmag.occupation import TAIL_CUTOFF, Smearing, occupation_kernel
 FERMI_STEP_KEY = ("__stats__", "fermi_surface_step")
 #: smallest half-width (eV) of the energy window of the Fermi-step statistics
 FERMI_STEP_WINDOW = 0.1
+#: key of the count of states whose partner is split by less than the broadening
+QUASI_DEGENERATE_KEY = ("__stats__", "quasi_degenerate")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,13 @@ class IntegrationPlan:
     @property
     def need_second_derivatives(self) -> bool:
         return any(t.needs_second_derivatives for _, t in self.terms)
+
+    @property
+    def broadenings(self) -> tuple[float, ...]:
+        """The broadening (eV) of each temperature: k_B T for T > 0, else the smearing width
+        (0 without smearing); it sets the switch of quasi-degenerate pairs."""
+        width = self.smearing.width if self.smearing is not None else 0.0
+        return tuple(BOLTZMANN_EV * t if t > 0 else width for t in self.temperature)
 
     @property
     def kernels(self) -> tuple[str, ...]:
@@ -133,6 +142,9 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     cache: dict[object, np.ndarray] = {}
     sums: dict[tuple[str, str], np.ndarray] = {}
     for obs_name, term in plan.terms:
+        if term.broadened:
+            sums[(obs_name, term.name)] = _broadened_sum(bands, plan, term, kernels, w, cache)
+            continue
         x = cache.get(term.integrand)
         if x is None:
             x = term.integrand(bands)
@@ -144,7 +156,47 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         sums[(obs_name, term.name)] = kw.reshape(*shape, -1)
     if "df0" in plan.kernels and rule is None:
         sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
+    if any(t.broadened for _, t in plan.terms):
+        sums[QUASI_DEGENERATE_KEY] = _quasi_degenerate_statistics(bands, plan)
     return PartialSums(sums, n_k)
+
+
+def _broadened_sum(
+    bands: BandData,
+    plan: IntegrationPlan,
+    term: Term,
+    kernels: dict[str, np.ndarray],
+    w: np.ndarray,
+    cache: dict[object, np.ndarray],
+) -> np.ndarray:
+    """Σ over the chunk of a term whose integrand depends on the broadening of each T."""
+    n_k, n_b = bands.row_energy.shape
+    n_mu, n_t = len(plan.mu), len(plan.temperature)
+    kernel = kernels[term.kernel].reshape(n_k * n_b, n_mu, n_t)
+    out: np.ndarray | None = None
+    for t_index, eta in enumerate(plan.broadenings):
+        key = (term.integrand, eta)
+        x = cache.get(key)
+        if x is None:
+            x = term.integrand(bands, broadening=eta)
+            cache[key] = x
+        xw = (x * w[:, None, None]).reshape(n_k * n_b, -1)
+        if out is None:
+            out = np.empty((n_mu, n_t, xw.shape[1]))
+        out[:, t_index] = kernel[:, :, t_index].T @ xw
+    assert out is not None
+    return out
+
+
+def _quasi_degenerate_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:
+    """[states near μ with a partner split by tol <= Δ < broadening, states near μ]."""
+    eta = max(plan.broadenings)
+    window = max(10.0 * eta, 0.05)
+    e = bands.row_energy
+    near = (e > min(plan.mu) - window) & (e < max(plan.mu) + window)
+    gap = np.abs(e[:, :, None] - bands.energy[:, None, :])
+    quasi = ((gap < eta) & ~bands.degenerate).any(axis=2) & near
+    return np.array([[[float(quasi.sum()), float(near.sum())]]])
 
 
 def _fermi_step_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:

@@ -75,9 +75,10 @@ def spin_velocity(bands: BandData) -> FloatArray:
 
 
 @row_bands
-def spin_berry_curvature(bands: BandData) -> FloatArray:
-    """Φ^{ij}_n in hbar·Å/eV (Eq. 7)."""
-    return _tensor(q.spin_berry_curvature(bands), bands.dim)
+def spin_berry_curvature(bands: BandData, broadening: float = 0.0) -> FloatArray:
+    """Φ^{ij}_n in hbar·Å/eV (Eq. 7), pairs split by less than ``broadening`` (eV) switched
+    off smoothly (:func:`qgmag.geometry.quantities.spin_berry_curvature`)."""
+    return _tensor(q.spin_berry_curvature(bands, broadening), bands.dim)
 
 
 @row_bands
@@ -101,9 +102,10 @@ def magnetoelectric_dipole_by_parts(bands: BandData) -> FloatArray:
     """Metric-dipole term of F moved onto the occupation, per band, eV·Å³.
 
     ∫ -(1/2) ε_ilr ∂_l g^{rj}_n f0 = ∫ (1/2) ε_ilr g^{rj}_n (∂_l ε_n) f0', so this integrand
-    (times the physical sign) goes with the ``df0`` kernel.
+    (times the physical sign) goes with the ``df0`` kernel. Like every Fermi-surface
+    product it is a trace over the degenerate set, Tr_D[g^{rj} V^l]
+    (:func:`qgmag.geometry.quantities.metric_velocity_trace`), so it is gauge invariant.
     """
-    g = q.quantum_metric(bands)  # (3[r], 3[j], N, n)
-    vel = bands.band_velocity  # (3[l], N, n)
-    x = 0.5 * np.einsum("ilr,rjkn,lkn->ijkn", q.LEVI_CIVITA, g, vel, optimize=True)
+    gv = q.metric_velocity_trace(bands)  # (3[r], 3[j], 3[l], N, n)
+    x = 0.5 * np.einsum("ilr,rjlkn->ijkn", q.LEVI_CIVITA, gv, optimize=True)
     return _tensor(q.MAGNETOELECTRIC_SIGN * x, bands.dim)
