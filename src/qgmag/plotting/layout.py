@@ -71,6 +71,14 @@ def legend_covers_data(ax: Any, legend: Legend, renderer: Any = None) -> bool:
     )
 
 
+def root_figure(ax: Any) -> Any:
+    """The top-level Figure of ``ax`` (also when ``ax`` lies in a SubFigure)."""
+    fig = ax.figure
+    while getattr(fig, "figure", fig) is not fig:
+        fig = fig.figure
+    return fig
+
+
 def place_legend(ax: Any, handles: list[Line2D], **kwargs: Any) -> Legend:
     """A legend of ``handles`` inside ``ax`` where it covers no data, else right of it.
 
@@ -80,7 +88,7 @@ def place_legend(ax: Any, handles: list[Line2D], **kwargs: Any) -> Legend:
     shrinks the axes to make room.
     """
     legend = ax.legend(handles=handles, loc="best", **kwargs)
-    fig = ax.figure
+    fig = root_figure(ax)
     fig.draw_without_rendering()
     if legend_covers_data(ax, legend, fig._get_renderer()):
         legend.remove()

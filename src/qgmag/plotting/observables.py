@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 
 from qgmag.errors import QgmagError
 from qgmag.observables import OBSERVABLES
-from qgmag.plotting.layout import place_legend, wrap_title
+from qgmag.plotting.layout import place_legend, root_figure, wrap_title
 from qgmag.plotting.style import (
     _ABSOLUTE_FLOORS,
     _LINESTYLES,
@@ -286,8 +286,7 @@ def draw_observable(
             lines.append(sub)
         if omitted:
             lines.append("zero, not shown: " + ", ".join(omitted))
-        fig = ax.figure
-        width_in = ax.get_position().width * fig.get_figwidth()
+        width_in = ax.get_window_extent().width / root_figure(ax).dpi
         points = FontProperties(size="medium").get_size_in_points()
         ax.set_title(wrap_title("\n".join(lines), width_in, points), fontsize="medium")
     if handles:  # after the title: the layout it changes decides where the legend fits
