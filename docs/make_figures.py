@@ -1,6 +1,7 @@
 """Regenerate every figure in docs/figures/ and the numbers the docs quote.
 
-    python3 docs/make_figures.py              # all figures (about a minute on 2 cores)
+    python3 docs/make_figures.py              # all figures (about 30 s of CPU time; about
+                                              # 100 s on a shared, loaded 2-core machine)
     python3 docs/make_figures.py bands maps   # only some of them (names below)
 
 Every figure comes from a built-in model through the public API (``qgmag.compute``,

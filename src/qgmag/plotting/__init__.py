@@ -19,8 +19,10 @@ The ``*_figure`` functions return the :class:`~matplotlib.figure.Figure` for fur
 editing; :func:`save_figure` writes it.
 
 Modules by figure kind: :mod:`qgmag.plotting.observables` (vs μ), :mod:`qgmag.plotting.bands`,
-:mod:`qgmag.plotting.bz_maps`, and :mod:`qgmag.plotting.style` (formats, files, labels,
-colour scales); every public name is importable from ``qgmag.plotting``.
+:mod:`qgmag.plotting.bz_maps`, :mod:`qgmag.plotting.style` (formats, files, labels,
+colour scales) and :mod:`qgmag.plotting.layout` (a legend goes inside the axes only where it
+covers no plotted data, otherwise to the right of them; long titles are wrapped); every public
+name is importable from ``qgmag.plotting``.
 """
 
 from __future__ import annotations

@@ -12,11 +12,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from qgmag.errors import QgmagError
 from qgmag.observables import OBSERVABLES
+from qgmag.plotting.layout import place_legend, root_figure, wrap_title
 from qgmag.plotting.style import (
     _ABSOLUTE_FLOORS,
     _LINESTYLES,
@@ -273,8 +275,6 @@ def draw_observable(
     if mu.size > 1:
         ax.set_xlim(mu.min(), mu.max())
     ax.grid(alpha=0.25)
-    if handles:
-        ax.legend(handles=handles, fontsize="small", loc="best", framealpha=0.9)
     if title:
         desc = _OBSERVABLE_SYMBOLS.get(name, ("", name.replace("_", " ")))[1]
         model = _model_name(ds)
@@ -286,7 +286,11 @@ def draw_observable(
             lines.append(sub)
         if omitted:
             lines.append("zero, not shown: " + ", ".join(omitted))
-        ax.set_title("\n".join(lines), fontsize="medium")
+        width_in = ax.get_window_extent().width / root_figure(ax).dpi
+        points = FontProperties(size="medium").get_size_in_points()
+        ax.set_title(wrap_title("\n".join(lines), width_in, points), fontsize="medium")
+    if handles:  # after the title: the layout it changes decides where the legend fits
+        place_legend(ax, handles, fontsize="small", framealpha=0.9)
     return {
         "components": [c for c, _ in comps],
         "omitted": omitted,
