@@ -30,32 +30,76 @@ from qgmag.models.base import FloatArray
 _CYC = ((1, 2), (2, 0), (0, 1))
 
 
+def band_pairs(n: int) -> tuple[np.ndarray, np.ndarray, FloatArray, FloatArray]:
+    """Pairs p = (n_p, l_p), n_p < l_p, of n bands: (rows, cols, R, L) with R_pn = δ_{n n_p}
+    and L_pn = δ_{n l_p} ((P, n) incidence matrices: X @ R sums X_p into band n_p)."""
+    rows, cols = np.triu_indices(n, 1)
+    inc_r = np.zeros((rows.size, n))
+    inc_l = np.zeros((rows.size, n))
+    inc_r[np.arange(rows.size), rows] = 1.0
+    inc_l[np.arange(rows.size), cols] = 1.0
+    return rows, cols, inc_r, inc_l
+
+
+def pair_sums(x: FloatArray, y: FloatArray, inc_r: FloatArray, inc_l: FloatArray) -> FloatArray:
+    """Σ_{p: n_p = n} x_p + Σ_{p: l_p = n} y_p for (..., N, P) pair arrays -> (..., N, n)
+    (one 2-D GEMM; a broadcast matmul over the leading axes is many times slower)."""
+    lead = x.shape[:-1]
+    stacked = np.concatenate([x, y], axis=-1).reshape(-1, 2 * x.shape[-1])
+    return (stacked @ np.concatenate([inc_r, inc_l])).reshape(*lead, inc_r.shape[1])
+
+
+def connection_pair_terms(bands: BandData) -> FloatArray:
+    """T^c_p = Re[V^a_nl Ā^b_ln - V^b_nl Ā^a_ln] over pairs p = (n < l) (3[c], N, P), eV·Å².
+
+    T is symmetric in (n, l) (V, Ā Hermitian), so the upper pairs carry all of it; shared
+    by the full-connection Berry curvature and the external orbital moment (cached)."""
+    cache = bands.__dict__.setdefault("_pair_cache", {})
+    if "t" not in cache:
+        rows, cols, _, _ = band_pairs(bands.n_bands)
+        vr, vi = _gather(bands.velocity_matrix, rows, cols)
+        ar, ai = _gather(bands.position_connection, rows, cols)  # Ā_nl = conj(Ā_ln)
+        t = np.empty(vr.shape)
+        for c, (i, j) in enumerate(_CYC):
+            t[c] = vr[i] * ar[j] + vi[i] * ai[j] - vr[j] * ar[i] - vi[j] * ai[i]
+        cache.update(t=t, v=(vr, vi), a=(ar, ai))
+    return cache["t"]
+
+
+def _gather(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[FloatArray, FloatArray]:
+    """(Re, Im) of x[..., rows, cols] as contiguous real arrays."""
+    return x.real[..., rows, cols], x.imag[..., rows, cols]
+
+
 def external_orbital_moment(bands: BandData) -> FloatArray:
     """The full-level moment minus the tight-binding one, (3[c], N, n) in eV·Å² over e/ħ.
 
-    With D_nl = -V_nl/(ε_n - ε_l): Z^c_nl = Re[D^a_nl B̄^b_ln - D^b_nl B̄^a_ln] and
-    W^c_nl = Re[D^a_nl Ā^b_ln - D^b_nl Ā^a_ln]; the cross term is Σ_l (Z - ε_n W)_nl and
-    the pair term P_nl = 2 (Z - ε_l W)_nl (real arithmetic, no complex temporaries).
+    With D_nl = -V_nl/(ε_n - ε_l) and B̃_ln = B̄_ln - ε_l Ā_ln, the cross and pair terms of
+    the module docstring add up, per band n, to
+    Σ_{l>n} M_nl - Σ_{l<n} M_ln + Σ_{l∉D(n)} T_nl with M^c_nl = Re[D^a_nl B̃^b_ln -
+    D^b_nl B̃^a_ln] and T of :func:`connection_pair_terms` (using (ε_l - ε_n) D_nl = V_nl),
+    so only the n < l pairs are formed (real arithmetic on (3, N, n(n-1)/2) arrays).
     """
     e = bands.energy
-    inv = bands.inverse_gap  # 1/(ε_n - ε_l), 0 in D(n)
-    v = bands.velocity_matrix
-    vr, vi = v.real, v.imag
-    abar_t = np.swapaxes(bands.position_connection, -1, -2)  # [n, l] = Ā_ln
-    bbar_t = np.swapaxes(bands.wannier_matrix("orbital_b"), -1, -2)
-    ar, ai, br, bi = abar_t.real, abar_t.imag, bbar_t.real, bbar_t.imag
-    cbar = bands.wannier_diagonal("orbital_c")
-    obar = bands.position_curvature_diagonal
-    below = np.tril(np.ones(e.shape[1:] * 2, dtype=bool), -1)[None]  # l < n
-    out = np.empty((3, *e.shape))
+    n = bands.n_bands
+    rows, cols, inc_r, inc_l = band_pairs(n)
+    t = connection_pair_terms(bands)
+    cache = bands.__dict__["_pair_cache"]
+    (vr, vi), (ar, ai) = cache["v"], cache["a"]
+    minus_inv = -bands.inverse_gap[:, rows, cols]  # -1/(ε_n - ε_l), 0 in D(n)
+    dr, di = minus_inv * vr, minus_inv * vi  # D_nl
+    br, bi = _gather(bands.wannier_matrix("orbital_b"), cols, rows)  # B̄_ln
+    e_l = e[:, cols]
+    br -= e_l * ar  # B̃_ln = B̄_ln - ε_l Ā_ln, Ā_ln = conj(Ā_nl)
+    bi += e_l * ai
+    m = np.empty(t.shape)
     for c, (a, b) in enumerate(_CYC):
-        z = -inv * (vr[a] * br[b] - vi[a] * bi[b] - vr[b] * br[a] + vi[b] * bi[a])
-        w = -inv * (vr[a] * ar[b] - vi[a] * ai[b] - vr[b] * ar[a] + vi[b] * ai[a])
-        cross = z.sum(-1) - e * w.sum(-1)
-        pair = z - w * e[:, None, :]  # Z_nl - ε_l W_nl
-        pair = (pair + np.swapaxes(pair, -1, -2)) * below
-        out[c] = 0.5 * (e * obar[c] - cbar[c]) + cross - pair.sum(-1)
+        m[c] = dr[a] * br[b] - di[a] * bi[b] - dr[b] * br[a] + di[b] * bi[a]
+    tm = t * (minus_inv != 0.0)
+    out = pair_sums(tm + m, tm - m, inc_r, inc_l)
+    out += 0.5 * (e * bands.position_curvature_diagonal - bands.wannier_diagonal("orbital_c"))
     if getattr(bands.model, "orbital_formula", "lopez") == "projected":
+        below = np.tril(np.ones((n, n), dtype=bool), -1)[None]  # l < n
         out += _projected_correction(bands, below)
     return out
 
