@@ -30,23 +30,21 @@ from qgmag.models.base import FloatArray
 _CYC = ((1, 2), (2, 0), (0, 1))
 
 
-def band_pairs(n: int) -> tuple[np.ndarray, np.ndarray, FloatArray, FloatArray]:
-    """Pairs p = (n_p, l_p), n_p < l_p, of n bands: (rows, cols, R, L) with R_pn = δ_{n n_p}
-    and L_pn = δ_{n l_p} ((P, n) incidence matrices: X @ R sums X_p into band n_p)."""
-    rows, cols = np.triu_indices(n, 1)
-    inc_r = np.zeros((rows.size, n))
-    inc_l = np.zeros((rows.size, n))
-    inc_r[np.arange(rows.size), rows] = 1.0
-    inc_l[np.arange(rows.size), cols] = 1.0
-    return rows, cols, inc_r, inc_l
+def band_pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs p = (n_p, l_p), n_p < l_p, of n bands: (rows n_p, cols l_p)."""
+    return np.triu_indices(n, 1)
 
 
-def pair_sums(x: FloatArray, y: FloatArray, inc_r: FloatArray, inc_l: FloatArray) -> FloatArray:
+def pair_sums(
+    x: FloatArray, y: FloatArray, rows: np.ndarray, cols: np.ndarray, n: int
+) -> FloatArray:
     """Σ_{p: n_p = n} x_p + Σ_{p: l_p = n} y_p for (..., N, P) pair arrays -> (..., N, n)
-    (one 2-D GEMM; a broadcast matmul over the leading axes is many times slower)."""
-    lead = x.shape[:-1]
-    stacked = np.concatenate([x, y], axis=-1).reshape(-1, 2 * x.shape[-1])
-    return (stacked @ np.concatenate([inc_r, inc_l])).reshape(*lead, inc_r.shape[1])
+    (scattered into an (n, n) array and summed: several times faster here than a GEMM with
+    the incidence matrices, which OpenBLAS runs badly for this shape)."""
+    full = np.zeros((*x.shape[:-1], n, n))
+    full[..., rows, cols] = x
+    full[..., cols, rows] = y
+    return full.sum(-1)
 
 
 def connection_pair_terms(bands: BandData) -> FloatArray:
@@ -56,7 +54,7 @@ def connection_pair_terms(bands: BandData) -> FloatArray:
     by the full-connection Berry curvature and the external orbital moment (cached)."""
     cache = bands.__dict__.setdefault("_pair_cache", {})
     if "t" not in cache:
-        rows, cols, _, _ = band_pairs(bands.n_bands)
+        rows, cols = band_pairs(bands.n_bands)
         vr, vi = _gather(bands.velocity_matrix, rows, cols)
         ar, ai = _gather(bands.position_connection, rows, cols)  # Ā_nl = conj(Ā_ln)
         t = np.empty(vr.shape)
@@ -82,7 +80,7 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     """
     e = bands.energy
     n = bands.n_bands
-    rows, cols, inc_r, inc_l = band_pairs(n)
+    rows, cols = band_pairs(n)
     t = connection_pair_terms(bands)
     cache = bands.__dict__["_pair_cache"]
     (vr, vi), (ar, ai) = cache["v"], cache["a"]
@@ -96,7 +94,7 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     for c, (a, b) in enumerate(_CYC):
         m[c] = dr[a] * br[b] - di[a] * bi[b] - dr[b] * br[a] + di[b] * bi[a]
     tm = t * (minus_inv != 0.0)
-    out = pair_sums(tm + m, tm - m, inc_r, inc_l)
+    out = pair_sums(tm + m, tm - m, rows, cols, n)
     out += 0.5 * (e * bands.position_curvature_diagonal - bands.wannier_diagonal("orbital_c"))
     if getattr(bands.model, "orbital_formula", "lopez") == "projected":
         below = np.tril(np.ones((n, n), dtype=bool), -1)[None]  # l < n

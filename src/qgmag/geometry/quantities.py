@@ -73,9 +73,9 @@ def berry_curvature_vector(bands: BandData) -> FloatArray:
     if bands.full_connection:
         from qgmag.geometry.full_level import band_pairs, connection_pair_terms, pair_sums
 
-        rows, cols, inc_r, inc_l = band_pairs(bands.n_bands)  # T_nm symmetric, inv antisym.
+        rows, cols = band_pairs(bands.n_bands)  # T_nm symmetric, inv antisymmetric
         weighted = 2.0 * inv[:, rows, cols] * connection_pair_terms(bands)
-        omega += pair_sums(weighted, -weighted, inc_r, inc_l)
+        omega += pair_sums(weighted, -weighted, rows, cols, bands.n_bands)
         omega += bands.position_curvature_diagonal
     return omega
 
