@@ -85,7 +85,7 @@ def worker_qgmag(case: str, nk: int, mu: list[float], material: str) -> dict:
     model = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
     mesh = (nk, nk, nk)
     out: dict = {}
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     if case in ("C", "Cx"):
         ds = qgmag.compute(
             model,
@@ -106,19 +106,21 @@ def worker_qgmag(case: str, nk: int, mu: list[float], material: str) -> dict:
             out["morb_muB"] = ds.orbital_magnetization_per_cell.values[:, 0].tolist()
             # <sigma_z> per cell = -M^S_z / mu_B at g_s = 2
             out["sigma_z"] = (-ds.spin_magnetization_per_cell.values[:, 0, 2]).tolist()
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     # peak memory of the qgmag run itself (the floor measurement below is a diagnostic)
     out["peak_rss_mib_run"] = peak_rss_mib()
     # the floor: batched eigh of the same H(k), H(k) built outside the timer
     grid = np.arange(nk) / nk
     frac = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), axis=-1).reshape(-1, 3)
-    eigh_time = 0.0
+    eigh_time = eigh_cpu = 0.0
     for lo in range(0, len(frac), 4096):
         h = model.hamiltonian(frac[lo : lo + 4096] @ model.reciprocal_lattice)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         np.linalg.eigh(h)
         eigh_time += time.perf_counter() - t0
-    out.update(seconds=elapsed, eigh_seconds=eigh_time, n_k=nk**3)
+        eigh_cpu += time.process_time() - c0
+    out.update(seconds=elapsed, cpu_seconds=cpu, eigh_seconds=eigh_time, eigh_cpu_seconds=eigh_cpu)
+    out["n_k"] = nk**3
     return out
 
 
@@ -150,7 +152,7 @@ def worker_wannierberri(case: str, nk: int, mu: list[float], material: str) -> d
     nkfft = next((d for d in range(8, nk + 1) if nk % d == 0), nk)
     grid = wb.Grid(system, NKdiv=nk // nkfft, NKFFT=nkfft, use_symmetry=False)
     with tempfile.TemporaryDirectory() as tmp:
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         res = wb.run(
             system,
             grid,
@@ -161,8 +163,8 @@ def worker_wannierberri(case: str, nk: int, mu: list[float], material: str) -> d
             fout_name=str(Path(tmp) / "wb"),
             print_progress_step_time=1e6,
         ).results
-        elapsed = time.perf_counter() - start
-    out: dict = {"seconds": elapsed, "n_k": nk**3}
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    out: dict = {"seconds": elapsed, "cpu_seconds": cpu, "n_k": nk**3}
     if case in ("C", "Cx"):
         k = res["gme"].dataSmooth
         conv = -(TAU_FS * 1e-15) / 6.582119569509066e-16  # -tau/hbar, hbar in eV s
@@ -212,7 +214,9 @@ def worker_postw90(nk: int, mu: list[float]) -> dict:
         else:
             line = next(ln for ln in wpout.splitlines() if ln.strip().startswith("=========="))
             ahc = np.array([[float(x) for x in line.split()[1:4]]]) * 100.0
-    return {"seconds": elapsed, "n_k": nk**3, "ahc_S_per_m": ahc.tolist()}
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = {"seconds": elapsed, "cpu_seconds": cpu.ru_utime + cpu.ru_stime, "n_k": nk**3}
+    return {**out, "ahc_S_per_m": ahc.tolist()}
 
 
 def run_worker(argv: list[str]) -> None:
@@ -292,6 +296,7 @@ def main() -> None:
     parser.add_argument("--c-material", default="te", choices=["te", "fe"])
     parser.add_argument("--no-wannierberri", action="store_true")
     parser.add_argument("--no-postw90", action="store_true")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions")
     args = parser.parse_args()
     if not (data_dir() / "Fe" / "Fe_tb.dat").is_file():
         sys.exit(f"reference data not found under {data_dir()} (set QGMAG_SHARED_DATA)")
@@ -299,64 +304,92 @@ def main() -> None:
     print(f"mesh {args.nk}^3 = {args.nk**3} k-points, Gamma-centred; {args.n_mu} Fermi levels")
     print("serial, 1 thread per process; timings are noisy on a shared machine\n")
     header = (
-        f"{'set':<7}{'code':<13}{'k/s':>10}{'qgmag/peer':>11}{'peak MiB':>10}"
+        f"{'set':<7}{'code':<13}{'k/s CPU (wall)':>18}{'ratio':>9}{'peak MiB':>10}"
         f"{'proc s':>8}{'t/t_eigh':>9}  max rel. difference to qgmag"
     )
     print(header)
     print("-" * len(header))
     keys = {"A": ["ahc_S_per_m"], "B": ["ahc_S_per_m", "morb_muB", "sigma_z"]}
     keys["C"] = keys["Cx"] = ["kinetic_orbital_extrinsic"]
-    qgmag_a = None
+    codes = ["qgmag"] + ([] if args.no_wannierberri else ["wannierberri"])
     for case in args.sets:
         kinetic = case in ("C", "Cx")
         material = args.c_material if kinetic else "fe"
         centre = MU_TE if material == "te" else E_FERMI_FE
         mu = fermi_levels(centre, args.n_mu, args.window)
         rows = interior(mu, centre, args.window) if kinetic else slice(None)
-        ours = spawn("qgmag", case, args.nk, material, mu)
-        if isinstance(ours, str):
+        extra = ["postw90"] if case == "A" and not args.no_postw90 else []
+        runs = interleaved(codes + extra, case, args.nk, material, mu, args.repeat)
+        ours = runs.get("qgmag")
+        if isinstance(ours, str) or ours is None:
             print(f"{case:<4}{ours}")
             continue
-        rate = ours["n_k"] / ours["seconds"]
-        floor = ours["seconds"] / ours["eigh_seconds"]
         label = f"{case}({material})"
-        print(
-            f"{label:<7}{'qgmag':<13}{rate:>10.0f}{'':>11}{ours['peak_rss_mib']:>10.0f}"
-            f"{ours['process_seconds']:>8.1f}{floor:>9.1f}"
-        )
-        if case == "A":
-            qgmag_a = ours
-        if not args.no_wannierberri:
-            theirs = spawn("wannierberri", case, args.nk, material, mu)
+        floor = ours["cpu_seconds"] / ours["eigh_cpu_seconds"]
+        print(row(label, "qgmag", ours, None) + f"{floor:>9.2f}")
+        for code in codes[1:] + extra:
+            theirs = runs[code]
             if isinstance(theirs, str):
-                print(f"{'':<4}{theirs}")
-            else:
-                wrate = theirs["n_k"] / theirs["seconds"]
-                print(
-                    f"{'':<7}{'wannierberri':<13}{wrate:>10.0f}{rate / wrate:>11.2f}"
-                    f"{theirs['peak_rss_mib']:>10.0f}{theirs['process_seconds']:>8.1f}{'':>9}  "
-                    + compare(ours, theirs, keys[case], rows)
-                    + (" (levels >= 8 kT inside the grid)" if kinetic else "")
-                )
-    if not args.no_postw90:
-        mu = fermi_levels(E_FERMI_FE, args.n_mu, args.window)
-        if qgmag_a is None:
-            qgmag_a = spawn("qgmag", "A", args.nk, "fe", mu)
-        theirs = spawn("postw90", "A", args.nk, "fe", mu)
-        if isinstance(theirs, str) or isinstance(qgmag_a, str):
-            print(f"{'A':<4}{theirs if isinstance(theirs, str) else qgmag_a}")
-        else:
-            rate = qgmag_a["n_k"] / qgmag_a["seconds"]
-            prate = theirs["n_k"] / theirs["seconds"]
+                print(f"{'':<7}{theirs}")
+                continue
+            note = " (levels >= 8 kT inside the grid)" if kinetic else ""
+            if code == "postw90":
+                note = " (loose: postw90 = full Berry connection + own MDRS)"
             print(
-                f"{'A(fe)':<7}{'postw90':<13}{prate:>10.0f}{rate / prate:>11.2f}"
-                f"{theirs['peak_rss_mib']:>10.0f}{theirs['process_seconds']:>8.1f}{'':>9}  "
-                + compare(qgmag_a, theirs, ["ahc_S_per_m"])
-                + " (loose: postw90 = full Berry connection + own MDRS)"
+                row("", code, theirs, ours)
+                + f"{'':>9}  "
+                + compare(ours, theirs, keys[case], rows)
+                + note
             )
     print(
-        "\nk/s: k-points per second of the integration call; proc s: whole process; "
-        "t/t_eigh: qgmag time per k-point / bare batched numpy eigh of H(k)."
+        "\nk/s: k-points per second of the integration call (CPU time of the call; wall in "
+        "parentheses), median of the repetitions, codes run interleaved; ratio: qgmag's k/s "
+        "over the peer's (CPU); proc s: whole process (wall); t/t_eigh: qgmag's CPU time per "
+        "k-point over a bare batched numpy eigh of the same H(k), same process. "
+        f"{args.repeat} repetition(s); a shared machine makes single timings noisy."
+    )
+
+
+def interleaved(
+    codes: list[str], case: str, nk: int, material: str, mu: np.ndarray, repeat: int
+) -> dict:
+    """Run every code ``repeat`` times, alternating (A B A B ...); median of each timing."""
+    results: dict[str, list] = {c: [] for c in codes}
+    for _ in range(repeat):
+        for code in codes:
+            results[code].append(spawn(code, case, nk, material, mu))
+    out: dict = {}
+    for code, rs in results.items():
+        good = [r for r in rs if isinstance(r, dict)]
+        if not good:
+            out[code] = rs[0]
+            continue
+        merged = dict(good[0])
+        for key in (
+            "seconds",
+            "cpu_seconds",
+            "eigh_seconds",
+            "eigh_cpu_seconds",
+            "process_seconds",
+            "peak_rss_mib",
+        ):
+            if key in merged:
+                merged[key] = float(np.median([r[key] for r in good]))
+        merged["cpu_range"] = (
+            min(r["cpu_seconds"] for r in good),
+            max(r["cpu_seconds"] for r in good),
+        )
+        out[code] = merged
+    return out
+
+
+def row(label: str, code: str, res: dict, ours: dict | None) -> str:
+    rate = res["n_k"] / res["cpu_seconds"]
+    wall = res["n_k"] / res["seconds"]
+    ratio = "" if ours is None else f"{ours['n_k'] / ours['cpu_seconds'] / rate:.2f}"
+    return (
+        f"{label:<7}{code:<13}{rate:>9.0f} ({wall:>6.0f}){ratio:>9}"
+        f"{res['peak_rss_mib']:>10.0f}{res['process_seconds']:>8.1f}"
     )
 
 

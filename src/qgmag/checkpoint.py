@@ -51,6 +51,7 @@ from typing import Any
 import numpy as np
 
 from qgmag.errors import CheckpointError, QgmagWarning
+from qgmag.files import apply_umask
 from qgmag.integrate.chunk import IntegrationPlan, PartialSums
 from qgmag.integrate.reduction import OrderedSum
 from qgmag.models.base import Model
@@ -146,6 +147,8 @@ def plan_record(plan: IntegrationPlan) -> dict[str, Any]:
         "n_chunks": len(plan.chunk_bounds),
         "qgmag_version": __version__,
     }
+    if plan.integration is not None:  # Fermi-surface weights of a tetrahedron rule
+        record["integration"] = plan.integration.describe()
     return json.loads(json.dumps(record))  # tuples -> lists, as read back from a file
 
 
@@ -203,6 +206,7 @@ def write_atomic(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]
             np.savez(fh, **payload)
             fh.flush()
             os.fsync(fh.fileno())
+        apply_umask(tmp)  # mkstemp makes 0600: give it the user's usual mode
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -211,6 +215,21 @@ def write_atomic(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]
             pass
         raise
     _fsync_dir(path.parent)
+
+
+def is_checkpoint_file(path: Path) -> bool:
+    """Whether ``path`` is a file qgmag wrote as a checkpoint (a zip archive whose JSON
+    header names the format); reads only the header, never raises."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with np.load(path, allow_pickle=False) as npz:
+            if "meta" not in npz.files:
+                return False
+            meta = json.loads(str(npz["meta"]))
+        return isinstance(meta, dict) and meta.get("format") == FORMAT
+    except Exception:
+        return False
 
 
 def read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -294,6 +313,12 @@ class Checkpoint:
         self._written: dict[str, int] = {}  # pass -> chunks done when last written/read
         self._last_save = time.monotonic()
         self.restored_chunks = 0
+        if not resume and self.path.exists() and not is_checkpoint_file(self.path):
+            raise CheckpointError(
+                f"checkpoint path {str(self.path)!r} is an existing file that is not a qgmag "
+                "checkpoint; qgmag never replaces or deletes such a file: choose another "
+                "checkpoint path (e.g. <output>/checkpoint.qgck)."
+            )
         if resume:
             self._load()
         elif self.path.exists():
@@ -443,6 +468,8 @@ class Checkpoint:
     def remove(self) -> None:
         """Delete the file (after a successful run)."""
         if not self.path.exists():  # never written (or its folder is gone)
+            return
+        if not is_checkpoint_file(self.path):  # replaced by something else meanwhile
             return
         try:
             self.path.unlink()

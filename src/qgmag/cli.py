@@ -32,6 +32,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # help texts are plain: "[run] output" must not be eaten as markup
 )
 
 ConfigArg = Annotated[
@@ -43,8 +44,10 @@ SetOpt = Annotated[
         "--set",
         "-s",
         help="Override a configuration key, e.g. --set compute.kmesh=[60,60] "
-        "--set model.file=/path/Fe_tb.dat (value parsed as TOML, else taken as a string; "
-        "relative paths resolve against the current directory). Repeatable.",
+        "--set model.file=/path/Fe_tb.dat (value parsed as TOML, else taken as a string; a "
+        "list of bare words such as [chern_number,anomalous_hall_conductivity] is a list of "
+        "strings; quote values with spaces for the shell; relative paths resolve against the "
+        "current directory). Repeatable.",
     ),
 ]
 OutputOpt = Annotated[
@@ -153,6 +156,14 @@ def run(
     ] = False,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the standard plots.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace the results of an earlier run in the output folder (all of its "
+            "qgmag files at once); without it such a folder is refused.",
+        ),
+    ] = False,
     electrons: Annotated[
         float | None,
         typer.Option(
@@ -172,6 +183,7 @@ def run(
 ) -> None:
     """Compute the observables of CONFIG; write results.nc, summary.md and plots."""
     from qgmag.config import load_config
+    from qgmag.outputs import OutputFolder
 
     with _user_errors():
         overrides = list(set_ or [])
@@ -189,17 +201,24 @@ def run(
         if resume:
             overrides.append("run.resume=true")
         cfg = load_config(config, overrides, output=output)
+        folder = OutputFolder(cfg.run.output, overwrite=overwrite, resume=resume)
         with _interrupt_on_sigterm():
             try:
-                ds, files = _run(cfg, overrides, plots=not no_plots, progress=not quiet)
+                ds, files = _run(
+                    cfg, overrides, plots=not no_plots, progress=not quiet, folder=folder
+                )
             except KeyboardInterrupt:
-                checkpoint = cfg.run.checkpoint
-                if checkpoint is not None and checkpoint.is_file():
+                checkpoint = _checkpoint_path(cfg)
+                folder.remove_if_empty()
+                if checkpoint.is_file():
                     _err(
                         f"interrupted: partial sums saved in {checkpoint}; rerun the same "
                         "command with --resume to continue."
                     )
                     raise typer.Exit(130) from None
+                raise
+            except BaseException:
+                folder.remove_if_empty()
                 raise
     if json_out:
         from qgmag.results import results_to_json
@@ -235,12 +254,35 @@ def _interrupt_on_sigterm() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tuple[Any, list[Path]]:
+def _input_hashes(cfg: Any, model: Any) -> dict[str, str]:
+    """SHA-256 of every input file of a run: the configuration and the model's files."""
+    from qgmag.files import sha256_file
+
+    out = {}
+    if cfg.source is not None and Path(cfg.source).is_file():
+        out[str(cfg.source)] = sha256_file(cfg.source)
+    out.update((getattr(model, "parameters", None) or {}).get("input_sha256", {}))
+    return out
+
+
+def _checkpoint_path(cfg: Any) -> Path:
+    """[run] checkpoint, else <output>/checkpoint.qgck (every CLI run checkpoints)."""
+    from qgmag.config import CHECKPOINT_NAME
+
+    return cfg.run.checkpoint or cfg.run.output / CHECKPOINT_NAME
+
+
+def _run(
+    cfg: Any, overrides: list[str], *, plots: bool, progress: bool, folder: Any = None
+) -> tuple[Any, list[Path]]:
     import qgmag
+    from qgmag.outputs import OutputFolder
     from qgmag.results import results_to_markdown, save_results
 
     compute_cfg = cfg.compute
-    model = cfg.model.build()
+    with warnings.catch_warnings(record=True) as reading:  # e.g. split spinor pairs
+        warnings.simplefilter("always")
+        model = cfg.model.build()
     execution = cfg.run.execution_kwargs()
     missing = _unsupported_keywords(list(execution))
     if missing:
@@ -249,11 +291,15 @@ def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tupl
             "checkpoints); remove [run] scheduler/workers/checkpoint/checkpoint_interval/"
             "resume and --scheduler/--workers/--resume to run serially."
         )
+    if not _unsupported_keywords(["checkpoint", "keep_checkpoint"]):
+        # checkpoint by default (saved every checkpoint_interval = 60 s and on Ctrl-C), kept
+        # until the output files are written, so neither an interrupt nor a failed write
+        # loses the integration
+        execution.setdefault("checkpoint", _checkpoint_path(cfg))
+        execution["keep_checkpoint"] = True
     out = cfg.run.output
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the output folder {str(out)!r}: {exc}") from None
+    folder = folder or OutputFolder(out, overwrite=False, resume=False)
+    folder.prepare()
     bar: Callable[[int, int], None] | None = None
     if progress and cfg.run.progress:
         from qgmag.progress import RichProgress
@@ -279,6 +325,7 @@ def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tupl
 
             ds = convert_units(ds, cfg.run.units, formula_units=cfg.run.formula_units)
     wall = time.perf_counter() - start
+    caught = [*reading, *caught]
     notes = list(dict.fromkeys(_warning_text(w) for w in caught))
     for w in caught:  # shown on stderr by _user_errors
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -290,20 +337,32 @@ def _run(cfg: Any, overrides: list[str], *, plots: bool, progress: bool) -> tupl
             "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
             "wall_time_s": round(wall, 3),
             "warnings": json.dumps(notes),
+            "input_sha256": json.dumps(_input_hashes(cfg, model)),
         }
     )
-    files = [save_results(ds, out / "results.nc")]
-    summary = out / "summary.md"
-    text = results_to_markdown(ds, title=f"qgmag run {cfg.source.name if cfg.source else ''}")
-    if notes:
-        text += "\n## Warnings\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
-    summary.write_text(text, encoding="utf-8")
-    files.append(summary)
-    if plots and cfg.run.plots:
-        _use_agg()
-        from qgmag.plotting import plot_observables
 
-        files.extend(plot_observables(ds, out, formats=cfg.run.formats))
+    def write(staging: Path) -> list[Path]:
+        files = [save_results(ds, staging / "results.nc")]
+        summary = staging / "summary.md"
+        text = results_to_markdown(ds, title=f"qgmag run {cfg.source.name if cfg.source else ''}")
+        if notes:
+            text += "\n## Warnings\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+        summary.write_text(text, encoding="utf-8")
+        files.append(summary)
+        if plots and cfg.run.plots:
+            _use_agg()
+            from qgmag.plotting import plot_observables
+
+            files.extend(plot_observables(ds, staging, formats=cfg.run.formats))
+        return files
+
+    checkpoint = execution.get("checkpoint")
+    files = folder.write(write, checkpoint=checkpoint)
+    if checkpoint is not None and execution.get("keep_checkpoint"):
+        from qgmag.checkpoint import is_checkpoint_file
+
+        if Path(checkpoint).is_file() and is_checkpoint_file(Path(checkpoint)):
+            Path(checkpoint).unlink(missing_ok=True)
     return ds, files
 
 

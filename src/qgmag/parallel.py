@@ -38,6 +38,7 @@ from collections.abc import Callable
 from concurrent.futures import CancelledError
 from typing import Any
 
+from qgmag.allocator import tune_allocator
 from qgmag.errors import QgmagError
 from qgmag.integrate.chunk import IntegrationPlan, PartialSums, integrate_chunk
 from qgmag.integrate.reduction import OrderedSum
@@ -72,7 +73,10 @@ def limit_blas_threads() -> None:
 
 
 def chunk_task(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
-    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS on one thread (a Dask task)."""
+    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS on one thread (a Dask task),
+    in a worker whose allocator is tuned (:func:`qgmag.allocator.tune_allocator`; Dask's
+    nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which this overrides)."""
+    tune_allocator()
     try:
         limit_blas_threads()
     except Exception:  # pragma: no cover - threadpoolctl failing: run with BLAS as it is

@@ -104,6 +104,7 @@ def plot_map_of(cfg: Config) -> list[Path]:
         mu=m.mu,
         temperature=m.temperature,
         kz=m.kz,
+        plane=m.plane,
         n=m.n,
         band=m.band,
         outfile=cfg.run.output / "map",

@@ -21,6 +21,7 @@ import numpy as np
 import xarray as xr
 
 from qgmag.errors import QgmagError
+from qgmag.files import apply_umask
 
 #: NetCDF engine used for every result file
 ENGINE = "h5netcdf"
@@ -101,6 +102,7 @@ def save_results(ds: xr.Dataset, path: str | os.PathLike[str]) -> Path:
     tmp = Path(tmp_name)
     try:
         data.to_netcdf(tmp, engine=ENGINE)
+        apply_umask(tmp)  # mkstemp makes 0600: give it the user's usual mode
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

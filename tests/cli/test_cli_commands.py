@@ -92,9 +92,11 @@ def fake_plotting(monkeypatch, tmp_path):
         kz=0.0,
         n=200,
         band=None,
+        plane="reduced",
         outfile,
         formats=("png", "pdf"),
     ):
+        assert plane == "reduced"
         calls["plot_bz_map"] = (model, quantity, component, mu, temperature, kz, n, band, outfile)
         return _touch(outfile, formats)
 
@@ -155,7 +157,7 @@ def test_run_calls_plot_observables(runner, haldane_config, tmp_path, fake_plott
     )
     assert result.exit_code == 0, result.output
     ds, outdir, formats = fake_plotting["plot_observables"]
-    assert outdir == out and formats == ("png", "pdf")
+    assert outdir.parent == out and formats == ("png", "pdf")  # staged, then swapped in
     assert "orbital_magnetization" in ds
     assert "observables.png" in result.stdout
 

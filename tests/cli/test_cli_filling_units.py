@@ -83,7 +83,8 @@ def test_units_option_and_formula_units(runner, haldane_config, tmp_path):
             b["orbital_magnetization_per_formula_unit"], a["orbital_magnetization_per_cell"] / 2
         )
     result = runner.invoke(
-        app, ["run", str(haldane_config), "-o", str(conv), "--units", "chern_number=S"]
+        app,
+        ["run", str(haldane_config), "-o", str(conv), "--units", "chern_number=S", "--overwrite"],
     )
     assert result.exit_code == 2 and "dimensions differ" in result.output
 

@@ -149,11 +149,13 @@ def test_execution_options_are_passed_to_compute(runner, haldane_config, tmp_pat
         "checkpoint": out / "checkpoint.qgck",
         "resume": True,
     }
-    # without those options nothing is passed (serial runs work on any compute signature)
+    # without those options only the default checkpoint is passed (kept until the files
+    # are written, then deleted)
     seen.clear()
-    result = runner.invoke(app, ["run", str(haldane_config), "-o", str(out)])
+    result = runner.invoke(app, ["run", str(haldane_config), "-o", str(out), "--overwrite"])
     assert result.exit_code == 0, result.output
-    assert seen == {}
+    assert seen == {"checkpoint": out / "checkpoint.qgck"}
+    assert not (out / "checkpoint.qgck").exists()
 
 
 def test_run_end_to_end_subprocess(haldane_config, tmp_path):

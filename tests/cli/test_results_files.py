@@ -92,7 +92,9 @@ def test_interrupted_run_leaves_no_results(runner, haldane_config, tmp_path, mon
     result = runner.invoke(app, ["run", str(haldane_config), "-o", str(out)])
     assert result.exit_code == 130
     assert "Traceback" not in result.output
-    assert list(out.iterdir()) == []
+    # no result file, only the (complete) checkpoint, which --resume finishes from
+    assert [p.name for p in out.iterdir()] == ["checkpoint.qgck"]
+    assert "--resume" in result.output
 
 
 def test_results_to_json_is_strict_json():

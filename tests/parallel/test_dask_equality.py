@@ -32,7 +32,12 @@ def test_local_cluster_two_workers_equals_serial(model):
 
 def test_local_cluster_one_worker_equals_serial():
     model = qgmag.models.weyl_lattice()
-    kwargs = {"mu": [-0.3, 0.0, 0.4], "temperature": [0.0, 150.0], "kmesh": (8, 8, 8)}
+    kwargs = {
+        "mu": [-0.3, 0.0, 0.4],
+        "temperature": [0.0, 150.0],
+        "kmesh": (8, 8, 8),
+        "allow_coarse_mesh": True,
+    }
     quantities = ["anomalous_hall_conductivity", "orbital_magnetization"]
     serial = serial_reference(model, quantities, chunk_size=50, **kwargs)
     one = qgmag.compute(model, quantities, chunk_size=50, scheduler="local", n_workers=1, **kwargs)

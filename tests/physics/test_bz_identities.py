@@ -47,6 +47,7 @@ def test_kane_mele_time_reversal_kills_equilibrium_and_intrinsic_responses() -> 
         temperature=[0.0, 300.0],
         kmesh=(48, 48),
         smearing=("gaussian", 0.15),
+        allow_coarse_mesh=True,  # symmetry zeros hold on any mesh
     )
     edelstein = np.abs(res.kinetic_spin_extrinsic).max().item()
     assert edelstein > 0
@@ -80,6 +81,7 @@ def test_pt_antiferromagnet_total_spin_edelstein_vanishes_and_gauge_invariance()
         kmesh=(48, 48),
         shift=True,
         smearing=("gaussian", 0.2),
+        allow_coarse_mesh=True,  # symmetry zeros and gauge invariance hold on any mesh
     )
     plain = qgmag.compute(model, quantities, **kw)
     rotated = qgmag.compute(model, quantities, gauge_seed=7, **kw)

@@ -6,6 +6,14 @@ velocity matrices V^a = U† ∂_a H U (eV·Å), second-derivative matrices
 W^{ab} = U† ∂_a ∂_b H U (eV·Å²), spin matrices U† S U, degenerate-set masks and the
 masked inverse energy differences 1/(ε_n - ε_m) for m ∉ D(n).
 
+Band window: with ``energy_window=(lo, hi)`` only the bands n that lie in [lo, hi] at
+some k of the chunk (widened so that no degenerate set is split) are *rows* n of the
+band matrices X_nm (shape (…, n_w, n)); the columns m keep every band, so every sum
+over intermediate bands is complete and the per-band quantities of the kept bands are
+the same as without the window. ``eigh`` stays whole; the transforms U_w† X U cost
+n_w/n of the full ones. Band matrices are Hermitian, so X_mn = conj(X_nm) gives the
+column block (:meth:`BandData.column_block`).
+
 Cartesian component axes are always 3 long: for a 2D model the z components of
 V and W are zero (k_z does not exist), so the same geometry code serves 2D and 3D.
 """
@@ -16,11 +24,41 @@ from functools import cached_property
 
 import numpy as np
 
-from qgmag.errors import QgmagError
+from qgmag.errors import ModelError, QgmagError
 from qgmag.models.base import ComplexArray, FloatArray, Model, as_kpoints
 
 #: default tolerance (eV) below which two energies at the same k count as degenerate
 DEFAULT_DEGENERACY_TOL = 1e-6
+#: degeneracy tolerances at or above this (eV) merge distinct bands: refused
+MAX_DEGENERACY_TOL = 0.1
+
+
+def check_degeneracy_tol(degeneracy_tol: object) -> float:
+    """The tolerance as a float in (0, MAX_DEGENERACY_TOL) eV, else a QgmagError."""
+    try:
+        tol = float(degeneracy_tol)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        tol = float("nan")
+    if isinstance(degeneracy_tol, bool) or not 0 < tol < MAX_DEGENERACY_TOL:
+        raise QgmagError(
+            f"degeneracy_tol must be a positive number of eV below {MAX_DEGENERACY_TOL} (bands "
+            f"closer than it are merged into one set); got {degeneracy_tol!r}. The default is "
+            f"{DEFAULT_DEGENERACY_TOL:g} eV."
+        )
+    return tol
+
+
+def quasi_degenerate_switch(gap: FloatArray, broadening: float) -> FloatArray:
+    """s(Δ) = 1 - exp(-Δ²/η²): how far a pair of bands split by Δ counts as two bands.
+
+    Used for the interband sums of the spin Berry curvature (docs/degeneracies.md): a pair
+    split by much less than the broadening η actually used (k_B T or the smearing width)
+    is one set (s ≈ Δ²/η² → 0, continuously), a pair split by much more is two bands
+    (s = 1 to round-off for Δ > 6η). η = 0 means no broadening: s = 1.
+    """
+    if broadening <= 0:
+        return np.ones_like(gap)
+    return -np.expm1(-((gap / broadening) ** 2))
 
 
 class BandData:
@@ -35,6 +73,11 @@ class BandData:
     gauge_rotation : a ``numpy.random.Generator``; if given, the eigenvectors of every
         degenerate set are rotated by a random unitary (a test of gauge invariance:
         observables must not change).
+    energy_window : (lo, hi) in eV: only the bands in [lo, hi] somewhere in the chunk are
+        rows of the band matrices (see the module docstring); None keeps every band.
+    mesh_range : (mesh, start, stop) when ``kpoints`` are points [start, stop) of a uniform
+        mesh: the Bloch sums may then be done separably along mesh lines
+        (:mod:`qgmag.bands.grid_bloch`, chosen where estimated faster; same sums).
     """
 
     def __init__(
@@ -45,12 +88,12 @@ class BandData:
         degeneracy_tol: float = DEFAULT_DEGENERACY_TOL,
         need_second_derivatives: bool = False,
         gauge_rotation: np.random.Generator | None = None,
+        energy_window: tuple[float, float] | None = None,
+        mesh_range: tuple[object, int, int] | None = None,
     ) -> None:
-        if not degeneracy_tol > 0:
-            raise QgmagError(f"degeneracy_tol must be positive (eV); got {degeneracy_tol}.")
         self.model = model
         self.kpoints = as_kpoints(kpoints, model.dim)
-        self.degeneracy_tol = float(degeneracy_tol)
+        self.degeneracy_tol = check_degeneracy_tol(degeneracy_tol)
         order = 2 if need_second_derivatives else 1
         self.full_connection = getattr(model, "berry_connection", "tight-binding") == "full"
         #: orbital moment with the external terms B, C (a WannierModel at level "full")
@@ -58,8 +101,15 @@ class BandData:
         blocks_fn = getattr(model, "bloch_blocks", None)
         self._phase = None  # (N, n) e^{ik·τ}: atomic-gauge eigenvectors are conj(phase) * U
         self._connection = self._connection_curl = None
-        if blocks_fn is not None:
+        out = None
+        if mesh_range is not None:
+            from qgmag.bands.grid_bloch import grid_bloch_blocks
+
+            out = grid_bloch_blocks(model, *mesh_range, order, self.full_connection)
+        self.separable_sums = out is not None
+        if out is None and blocks_fn is not None:
             out = blocks_fn(self.kpoints, order, connection=self.full_connection)
+        if out is not None:
             h, dh, d2h, self._phase = out["h"], out["dh"], out["d2h"], out["phase"]
             if self.full_connection:
                 self._connection, self._connection_curl = out["connection"], out["connection_curl"]
@@ -67,10 +117,53 @@ class BandData:
             h, dh, d2h = model.derivatives(self.kpoints, order=order)
         self._dh = dh
         self._d2h = d2h
+        if not np.all(np.isfinite(h)):
+            raise ModelError(
+                f"the Hamiltonian of model {getattr(model, 'name', '')!r} has NaN or infinite "
+                "entries at some k-points; check its parameters and functions."
+            )
         self.energy, self._u = np.linalg.eigh(h)
         if gauge_rotation is not None:
             self._u = _rotate_degenerate_sets(
                 self.energy, self._u, self.degeneracy_tol, gauge_rotation
+            )
+        self.rows = slice(0, self.energy.shape[1])
+        # the external orbital terms pair every band with every other (full_level.py):
+        # no band window for them
+        if energy_window is not None and not self.external_terms:
+            self.rows = band_window(self.energy, energy_window, self.degeneracy_tol)
+        self.windowed = self.rows != slice(0, self.energy.shape[1])
+        # eigenvectors of the row bands, contiguous for BLAS
+        self._uw = np.ascontiguousarray(self._u[:, :, self.rows]) if self.windowed else self._u
+
+    @property
+    def row_energy(self) -> FloatArray:
+        """(N, n_w) energies of the row bands (eV): the bands the per-band results are for."""
+        return self.energy[:, self.rows]
+
+    @property
+    def n_rows(self) -> int:
+        """Number of row bands n_w (= n_bands without a window)."""
+        return self.rows.stop - self.rows.start
+
+    def diagonal(self, x: np.ndarray) -> np.ndarray:
+        """X_nn of a row-band matrix (…, n_w, n) -> (…, n_w)."""
+        return np.diagonal(x, offset=self.rows.start, axis1=-2, axis2=-1)
+
+    def column_block(self, x: ComplexArray) -> ComplexArray:
+        """X_mn for every band m and row band n, (…, n, n_w), of a Hermitian band matrix
+        given by its rows X_nm (…, n_w, n): conj(X_nm) (also without a window, so that a
+        window changes no kept number)."""
+        return np.conj(np.swapaxes(x, -1, -2))
+
+    def square_block(self, x: np.ndarray) -> np.ndarray:
+        """X_nm with n and m both row bands (…, n_w, n_w)."""
+        return x[..., self.rows] if self.windowed else x
+
+    def _require_square(self, what: str) -> None:
+        if self.windowed:
+            raise QgmagError(
+                f"{what} needs every band as a row; build BandData without energy_window."
             )
 
     @cached_property
@@ -93,16 +186,17 @@ class BandData:
         return self.model.dim
 
     def _to_eigenbasis(self, op: ComplexArray) -> ComplexArray:
-        """U† op U for op (..., N, n, n) given in the basis of the eigen-solve."""
-        u = self._u
-        return np.matmul(np.conj(np.swapaxes(u, -1, -2)), np.matmul(op, u))
+        """(U_w† op) U for op (..., N, n, n) given in the basis of the eigen-solve
+        (U_w = U without a band window; the same order of products either way, so a
+        window changes no kept number, not even by round-off)."""
+        return np.matmul(np.matmul(np.conj(np.swapaxes(self._uw, -1, -2)), op), self._u)
 
     @cached_property
     def velocity_matrix(self) -> ComplexArray:
         """V^a_nm = <n|∂_a H|m> (3, N, n, n) in eV·Å (zero z-row for 2D models)."""
         if self.dim == 3:
             return self._to_eigenbasis(self._dh)
-        out = np.zeros((3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
+        out = np.zeros((3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
         out[: self.dim] = self._to_eigenbasis(self._dh)
         return out
 
@@ -112,7 +206,7 @@ class BandData:
         Berry curvature and the orbital moment (V Hermitian: V^b_mn = conj(V^b_nm))."""
         v = self.velocity_matrix
         vr, vi = v.real, v.imag
-        out = np.empty((3, self.n_k, self.n_bands, self.n_bands))
+        out = np.empty((3, self.n_k, self.n_rows, self.n_bands))
         for c, (a, b) in enumerate(((1, 2), (2, 0), (0, 1))):
             np.subtract(vi[a] * vr[b], vr[a] * vi[b], out=out[c])
         return out
@@ -123,14 +217,14 @@ class BandData:
         Berry connection ("full" level; A^W_ij = Σ_R e^{ik·(R+τ_j-τ_i)} [r_ij(R) - τ_i δ_ij
         δ_R0]). Zero at the "tight-binding" level."""
         if self._connection is None:
-            return np.zeros((3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
+            return np.zeros((3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
         return self._to_eigenbasis(self._connection)
 
     @cached_property
     def position_curvature(self) -> ComplexArray:
         """Ω̄^c = U† (∂_a A^W_b - ∂_b A^W_a) U, (a, b, c) cyclic (3, N, n, m), Å²."""
         if self._connection_curl is None:
-            return np.zeros((3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
+            return np.zeros((3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
         return self._to_eigenbasis(self._connection_curl)
 
     @cached_property
@@ -141,7 +235,7 @@ class BandData:
                 "second derivatives of H were not computed for this chunk; build BandData with "
                 "need_second_derivatives=True."
             )
-        out = np.zeros((3, 3, self.n_k, self.n_bands, self.n_bands), dtype=complex)
+        out = np.zeros((3, 3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
         pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
         unique = self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
         for (a, b), w in zip(pairs, unique, strict=True):  # ∂a∂b H = ∂b∂a H: 6 of 9
@@ -152,11 +246,12 @@ class BandData:
     @cached_property
     def band_velocity(self) -> FloatArray:
         """∂ε_n/∂k_a = V^a_nn (3, N, n) in eV·Å."""
-        return np.real(np.diagonal(self.velocity_matrix, axis1=-2, axis2=-1))
+        return np.real(self.diagonal(self.velocity_matrix))
 
     def _eigen_diagonal(self, op: ComplexArray) -> FloatArray:
-        """Re diag(U† op U) (..., N, n) without the full transform (op Hermitian)."""
-        u = self._u
+        """Re diag(U† op U) (..., N, n_w) of the row bands without the full transform (op
+        Hermitian)."""
+        u = self._uw
         ou = np.matmul(op, u)
         return np.einsum("kin,...kin->...kn", u.real, ou.real) + np.einsum(
             "kin,...kin->...kn", u.imag, ou.imag
@@ -166,14 +261,14 @@ class BandData:
     def position_curvature_diagonal(self) -> FloatArray:
         """Ω̄^c_nn (3, N, n), Å², the diagonal of :attr:`position_curvature`."""
         if "position_curvature" in self.__dict__ or self._connection_curl is None:
-            return np.real(np.diagonal(self.position_curvature, axis1=-2, axis2=-1))
+            return np.real(self.diagonal(self.position_curvature))
         return self._eigen_diagonal(self._connection_curl)
 
     def wannier_diagonal(self, key: str) -> FloatArray:
         """Re diag(U† X(k) U) (3, N, n) of a WannierModel's Hermitian "orbital_c" or "spin"."""
         cache = self.__dict__.setdefault("_wannier_cache", {})
         if key in cache:
-            return np.real(np.diagonal(cache[key], axis1=-2, axis2=-1))
+            return np.real(self.diagonal(cache[key]))
         return self._eigen_diagonal(self.model.wannier_blocks(self.kpoints, key))
 
     def wannier_matrix(self, key: str) -> ComplexArray:
@@ -201,35 +296,65 @@ class BandData:
                 "need a spinful model (TightBindingModel(..., spin=...))."
             )
         u = self.eigenvectors
-        return np.matmul(np.conj(np.swapaxes(u, -1, -2)), np.matmul(np.asarray(spin)[:, None], u))
+        uw = np.ascontiguousarray(u[:, :, self.rows]) if self.windowed else u
+        us = np.matmul(np.conj(np.swapaxes(uw, -1, -2))[None], np.asarray(spin)[:, None])
+        return np.matmul(us, u)
 
     @cached_property
     def spin_expectation(self) -> FloatArray:
         """<n|S_a/hbar|n> (3, N, n): the diagonal of :attr:`spin_matrix` without forming it."""
         if "spin_matrix" in self.__dict__:
-            return np.real(np.diagonal(self.spin_matrix, axis1=-2, axis2=-1))
+            return np.real(self.diagonal(self.spin_matrix))
         if self._spin_from_r:
             return self.wannier_diagonal("spin")
         spin = self.model.spin
         if spin is None:
             self.spin_matrix  # noqa: B018  (raises the explanatory error)
         u = self.eigenvectors
+        if self.windowed:
+            uw = u[:, :, self.rows]
+            su = np.matmul(np.asarray(spin)[:, None], uw)  # (3, N, n, n_w)
+            return np.einsum("kin,akin->akn", uw.real, su.real) + np.einsum(
+                "kin,akin->akn", uw.imag, su.imag
+            )
         su = np.matmul(np.asarray(spin)[:, None], u)  # (3, N, n, n)
         return np.einsum("kin,akin->akn", u.real, su.real) + np.einsum(
             "kin,akin->akn", u.imag, su.imag
         )
 
     @cached_property
-    def degenerate(self) -> np.ndarray:
-        """(N, n, n) bool: True where |ε_n - ε_m| < degeneracy_tol (diagonal included)."""
+    def degenerate_set_index(self) -> np.ndarray:
+        """(N, n) int: the degenerate set of each band. Sets are transitive clusters: runs of
+        bands (sorted by energy) whose neighbours are closer than degeneracy_tol, so a chain
+        of small gaps is one set even if its ends are further apart than the tolerance."""
         e = self.energy
-        return np.abs(e[:, :, None] - e[:, None, :]) < self.degeneracy_tol
+        breaks = np.diff(e, axis=1) >= self.degeneracy_tol
+        return np.concatenate(
+            [np.zeros((e.shape[0], 1), dtype=int), np.cumsum(breaks, axis=1)], axis=1
+        )
+
+    @cached_property
+    def degenerate(self) -> np.ndarray:
+        """(N, n_w, n) bool: True where row band n and band m are in one degenerate set
+        (diagonal included); see :attr:`degenerate_set_index` (a band window never splits
+        a set, :func:`band_window`)."""
+        idx = self.degenerate_set_index
+        return idx[:, self.rows, None] == idx[:, None, :]
+
+    def broadened_inverse_gap_squared(self, broadening: float) -> FloatArray:
+        """(N, n_w, m): s(ε_n - ε_m)/(ε_n - ε_m)² for m ∉ D(n), 0 inside sets (1/eV²), with
+        the switch s of :func:`quasi_degenerate_switch` (broadening η in eV; 0: s = 1)."""
+        inv = self.inverse_gap
+        if broadening <= 0:
+            return inv * inv
+        gap = self.row_energy[:, :, None] - self.energy[:, None, :]
+        return inv * inv * quasi_degenerate_switch(gap, broadening)
 
     @cached_property
     def inverse_gap(self) -> FloatArray:
-        """(N, n, m): 1/(ε_n - ε_m) for m ∉ D(n), 0 inside degenerate sets (1/eV)."""
+        """(N, n_w, m): 1/(ε_n - ε_m) for m ∉ D(n), 0 inside degenerate sets (1/eV)."""
         e = self.energy
-        delta = e[:, :, None] - e[:, None, :]
+        delta = self.row_energy[:, :, None] - e[:, None, :]
         with np.errstate(divide="ignore"):
             inv = np.where(self.degenerate, 0.0, 1.0 / np.where(self.degenerate, 1.0, delta))
         return inv
@@ -237,12 +362,31 @@ class BandData:
     @cached_property
     def berry_connection(self) -> ComplexArray:
         """Interband Berry connection A^a_mn = i V^a_mn/(ε_n - ε_m), m ∉ D(n) (3, N, n, n), Å."""
+        self._require_square("the interband Berry connection")
         return 1j * self.velocity_matrix * np.swapaxes(self.inverse_gap, -1, -2)[None]
 
     @cached_property
     def degenerate_block_velocity(self) -> ComplexArray:
         """P_D V P_D: the velocity matrix restricted to degenerate sets (3, N, n, n), eV·Å."""
         return self.velocity_matrix * self.degenerate[None]
+
+
+def band_window(energy: FloatArray, window: tuple[float, float], tol: float) -> slice:
+    """Bands [start, stop) that lie in [lo, hi] (eV) at some k, no degenerate set split.
+
+    Every band below ``start`` is below lo and every band from ``stop`` on above hi at
+    every k, and consecutive bands at the cut differ by at least ``tol`` everywhere.
+    At least one band is kept.
+    """
+    lo, hi = window
+    n = energy.shape[1]
+    stop = max(int(np.count_nonzero((energy <= hi).any(axis=0))), 1)  # sorted per k
+    while stop < n and np.any(energy[:, stop] - energy[:, stop - 1] < tol):
+        stop += 1
+    start = min(n - int(np.count_nonzero((energy >= lo).any(axis=0))), stop - 1)
+    while start > 0 and np.any(energy[:, start] - energy[:, start - 1] < tol):
+        start -= 1
+    return slice(start, stop)
 
 
 def _rotate_degenerate_sets(

@@ -3,6 +3,7 @@ relative paths and validate every section (:func:`load_config`)."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from pathlib import Path
@@ -43,8 +44,39 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     try:
         parsed = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
-        parsed = value.strip()
+        parsed = _lenient_value(text, value.strip())
     return parts, parsed
+
+
+_BARE_WORD = re.compile(r"^[A-Za-z0-9_.+/:~-]+$")
+
+
+def _lenient_value(text: str, value: str) -> Any:
+    """A value that is not TOML: a plain string, or a list of bare words such as
+    ``[anomalous_hall_conductivity,chern_number]`` (the shell ate the quotes); anything else
+    that looks like a list or table is an error saying how to quote it."""
+    if not value.startswith(("[", "{")):
+        return value
+    hint = (
+        f"--set {text!r}: the value is not a TOML list/table. Quote the whole option for "
+        "the shell and strings inside TOML, e.g. --set 'compute.quantities=[\"chern_number\", "
+        "\"anomalous_hall_conductivity\"]' or --set 'compute.kmesh=[60, 60]' (no unquoted "
+        "spaces)."
+    )
+    if not (value.startswith("[") and value.endswith("]")) or "[" in value[1:-1]:
+        raise ConfigError(hint)
+    items = [x.strip() for x in value[1:-1].split(",")]
+    if items == [""]:
+        return []
+    out: list[Any] = []
+    for item in items:
+        try:
+            out.append(tomllib.loads(f"v = {item}")["v"])
+        except tomllib.TOMLDecodeError:
+            if not _BARE_WORD.match(item):
+                raise ConfigError(hint) from None
+            out.append(item)
+    return out
 
 
 def _set(raw: dict[str, Any], parts: list[str], value: Any, text: str) -> None:

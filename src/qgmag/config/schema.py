@@ -118,7 +118,15 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "bool", False, "also integrate on a half-density mesh; adds `<name>_error`"
         ),
         "chunk_size": Key("int", None, "k-points per chunk (default: from a memory target)"),
-        "degeneracy_tol": Key("float", 1e-6, "eV; closer bands form one degenerate set"),
+        "degeneracy_tol": Key(
+            "float", 1e-6, "eV, < 0.1; closer bands (chains of neighbours) form one degenerate set"
+        ),
+        "allow_coarse_mesh": Key(
+            "bool",
+            False,
+            "accept a kmesh too coarse for the broadening of Fermi-surface terms (warning, "
+            "recorded in results.nc) instead of the error",
+        ),
         "metric_dipole": Key(
             "string",
             "analytic",
@@ -187,7 +195,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "component": Key("string", "z", "Cartesian component, e.g. `z` or `xy`"),
         "mu": Key("float", 0.0, "chemical potential in eV (occupations)"),
         "temperature": Key("float", 0.0, "temperature in K (occupations), >= 0"),
-        "kz": Key("float", 0.0, "3D models: reduced coordinate k3 of the plane"),
+        "kz": Key(
+            "float",
+            0.0,
+            "3D models: reduced coordinate k3 of the plane (`plane = \"reduced\"`) or k_z in "
+            "1/Å (`plane = \"cartesian\"`)",
+        ),
+        "plane": Key(
+            "string",
+            "reduced",
+            "3D lattice models: `reduced` (the b1, b2 plane at k3 = kz) or `cartesian` "
+            "(the k_x, k_y plane at k_z = kz, with the zone section outlined)",
+            ("reduced", "cartesian"),
+        ),
         "n": Key("int", 200, "grid points per direction"),
         "band": Key(
             "int", None, "band index (from 0); default: sum over bands weighted by f0(mu, T)"
@@ -255,6 +275,7 @@ class ComputeConfig:
     chunk_size: int | None = None
     degeneracy_tol: float = 1e-6
     metric_dipole: str = "analytic"
+    allow_coarse_mesh: bool = False
     electrons: float | None = None
 
     def kwargs(self) -> dict[str, Any]:
@@ -270,6 +291,7 @@ class ComputeConfig:
             "chunk_size": self.chunk_size,
             "degeneracy_tol": self.degeneracy_tol,
             "metric_dipole": self.metric_dipole,
+            **({"allow_coarse_mesh": True} if self.allow_coarse_mesh else {}),
         }
 
 
@@ -328,6 +350,7 @@ class MapConfig:
     kz: float = 0.0
     n: int = 200
     band: int | None = None
+    plane: str = "reduced"
 
 
 @dataclass(frozen=True)

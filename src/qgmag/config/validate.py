@@ -308,7 +308,7 @@ def _compute_config(table: dict[str, Any]) -> ComputeConfig:
         out["temperature"] = _float_list(
             table["temperature"], _where("compute", "temperature"), minimum=0.0
         )
-    for key in ("shift", "convergence_check"):
+    for key in ("shift", "convergence_check", "allow_coarse_mesh"):
         if key in table:
             out[key] = _bool(table[key], _where("compute", key))
     if "tau" in table:
@@ -457,4 +457,9 @@ def _map_config(table: dict[str, Any]) -> MapConfig:
         out["n"] = _int(table["n"], _where("map", "n"), minimum=2)
     if "band" in table:
         out["band"] = _int(table["band"], _where("map", "band"), minimum=0)
+    if "plane" in table:
+        out["plane"] = _str(table["plane"], _where("map", "plane"), MAP_PLANES)
     return MapConfig(**out)
+
+
+MAP_PLANES = ("reduced", "cartesian")

@@ -109,6 +109,15 @@ def band_geometry(
                 f"unknown band quantity {unknown}; choose from {sorted(BAND_QUANTITIES)}."
             )
     need2 = bool({"metric_dipole", "magnetoelectric_tensor", "inverse_mass"} & set(names))
+    from qgmag.resources import check_memory
+
+    n_b = model.n_bands
+    check_memory(
+        k.shape[0] * (16 * n_b**2 * (90 if need2 else 40) + 8 * n_b * 27 * len(names)),
+        f"band_geometry at {k.shape[0]:,} k-points ({n_b} bands)",
+        "ask for fewer k-points per call (e.g. bands n_points <= a few thousand), in "
+        "several calls.",
+    )
     bands = BandData(
         model,
         k,

@@ -100,14 +100,14 @@ def quantum_metric(bands: BandData) -> FloatArray:
     """g^{ab}_n = Re Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å²."""
     inv = bands.inverse_gap
     v = bands.velocity_matrix
-    return np.real(_pair_sum(v, v, inv**2))
+    return np.real(_pair_sum(v, bands.column_block(v), inv**2))
 
 
 def quantum_geometric_tensor(bands: BandData) -> ComplexArray:
     """Q_n = g_n - (i/2) Ω_n = Σ_{m∉D(n)} V^a_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n), Å²."""
     inv = bands.inverse_gap
     v = bands.velocity_matrix
-    return _pair_sum(v, v, inv**2)
+    return _pair_sum(v, bands.column_block(v), inv**2)
 
 
 def orbital_moment_native(bands: BandData) -> FloatArray:
@@ -120,16 +120,22 @@ def orbital_moment_native(bands: BandData) -> FloatArray:
         return from_vector(orbital_moment_vector(bands))
     inv = bands.inverse_gap
     v = bands.velocity_matrix
-    return -np.imag(_pair_sum(v, v, inv))
+    return -np.imag(_pair_sum(v, bands.column_block(v), inv))
 
 
-def spin_berry_curvature(bands: BandData) -> FloatArray:
-    """Φ^{ab}_n = -2 Im Σ_{m∉D(n)} (S_a/hbar)_nm V^b_mn/(ε_n-ε_m)² (3, 3, N, n) (Eq. 7).
+def spin_berry_curvature(bands: BandData, broadening: float = 0.0) -> FloatArray:
+    """Φ^{ab}_n = -2 Im Σ_{m∉D(n)} (S_a/hbar)_nm V^b_mn s(ε_n-ε_m)/(ε_n-ε_m)² (3, 3, N, n)
+    (Eq. 7).
 
     a = spin component, b = field direction; units hbar·Å/eV (S measured in hbar).
+    ``broadening`` η (eV, the k_B T or smearing the result is weighted with) switches off
+    pairs split by less than η smoothly, s(Δ) = 1 - exp(-Δ²/η²), so that the integrated
+    response is continuous in a small splitting Δ and tends to its Δ = 0 value
+    (docs/degeneracies.md); η = 0 gives Eq. (7) as written.
     """
-    inv = bands.inverse_gap
-    return -2.0 * np.imag(_pair_sum(bands.spin_matrix, bands.velocity_matrix, inv**2))
+    weight = bands.broadened_inverse_gap_squared(broadening)
+    vcol = bands.column_block(bands.velocity_matrix)
+    return -2.0 * np.imag(_pair_sum(bands.spin_matrix, vcol, weight))
 
 
 def interband_orbital_moment_native(bands: BandData) -> ComplexArray:
@@ -227,7 +233,8 @@ def degenerate_trace_product(x: ComplexArray, y: ComplexArray, bands: BandData) 
     non-degenerate band it is x_nn y_nn. Used for Fermi-surface products <S>_n v_n.
     """
     mask = bands.degenerate[None]
-    return np.real(np.einsum("iknp,jkpn->ijkn", x * mask, y * mask, optimize=True))
+    xs, ys = bands.square_block(x * mask), bands.square_block(y * mask)  # D(n) ⊂ rows
+    return np.real(np.einsum("iknp,jkpn->ijkn", xs, ys, optimize=True))
 
 
 def orbital_moment_matrix_native(bands: BandData) -> ComplexArray:
@@ -237,6 +244,7 @@ def orbital_moment_matrix_native(bands: BandData) -> ComplexArray:
     diagonal is :func:`orbital_moment_native` and its degenerate-set blocks transform
     covariantly, so Tr_D[m v] is gauge invariant.
     """
+    bands._require_square("the orbital-moment matrix")
     v = bands.velocity_matrix
     vi = v * bands.inverse_gap[None]
     prod = np.einsum("aknm,bkml->abknl", vi, v, optimize=True)
@@ -259,19 +267,47 @@ def orbital_moment_velocity_trace(bands: BandData) -> FloatArray:
     """
     v = bands.velocity_matrix
     vi = v * bands.inverse_gap[None]
-    mask = bands.degenerate
+    vcol = bands.column_block(v)  # V_mp, every m, row bands p
+    vsq = bands.square_block(v)
+    mask = bands.square_block(bands.degenerate)  # degenerate sets lie inside the rows
     n_b = mask.shape[-1]
     out = np.zeros((3, 3, *mask.shape[:2]))
     for d in _partner_offsets(mask):
         rows = slice(0, n_b - d) if d >= 0 else slice(-d, n_b)  # n with partner p = n + d
         cols = slice(d, n_b) if d >= 0 else slice(0, n_b + d)  # the partners p
-        prod = np.einsum("aknm,bkmn->abkn", vi[:, :, rows, :], v[:, :, :, cols], optimize=True)
+        prod = np.einsum("aknm,bkmn->abkn", vi[:, :, rows, :], vcol[:, :, :, cols], optimize=True)
         m_np = to_vector(-(prod - np.swapaxes(prod, 0, 1)) / 2j)  # (3, N, len)
-        v_pn = np.diagonal(v, -d, 2, 3)  # V^j_{n+d, n}
+        v_pn = np.diagonal(vsq, -d, 2, 3)  # V^j_{n+d, n}
         partners = np.diagonal(mask, d, 1, 2)  # (N, len)
         out[:, :, :, rows] += np.real(m_np[:, None] * v_pn[None]) * partners
     if bands.external_terms:  # band-diagonal external part (exact where P_D V P_D = v_n 1)
         from qgmag.geometry.full_level import external_orbital_moment
 
         out += external_orbital_moment(bands)[:, None] * bands.band_velocity[None]
+    return out
+
+
+def metric_velocity_trace(bands: BandData) -> FloatArray:
+    """Re Σ_{p∈D(n)} g^{rj}_np V^l_pn per band (3[r], 3[j], 3[l], N, n), Å²·eV·Å.
+
+    g^{rj}_np = (1/2) Σ_{m∉D(n)} [V^r_nm V^j_mp + V^j_nm V^r_mp]/(ε_n - ε_m)² is the
+    non-Abelian quantum metric of the degenerate set (its diagonal is
+    :func:`quantum_metric`); summed over a set this is Tr_D[g^{rj} V^l], gauge invariant,
+    and for a non-degenerate band it is g^{rj}_n v^l_n. O(N n² s) for sets of size <= s.
+    """
+    v = bands.velocity_matrix
+    vi2 = v * (bands.inverse_gap**2)[None]
+    vcol = bands.column_block(v)  # V_mp, every m, row bands p
+    vsq = bands.square_block(v)
+    mask = bands.square_block(bands.degenerate)  # degenerate sets lie inside the rows
+    n_b = mask.shape[-1]
+    out = np.zeros((3, 3, 3, *mask.shape[:2]))
+    for d in _partner_offsets(mask):
+        rows = slice(0, n_b - d) if d >= 0 else slice(-d, n_b)
+        cols = slice(d, n_b) if d >= 0 else slice(0, n_b + d)
+        prod = np.einsum("aknm,bkmn->abkn", vi2[:, :, rows, :], vcol[:, :, :, cols], optimize=True)
+        g_np = 0.5 * (prod + np.swapaxes(prod, 0, 1))  # (3, 3, N, len)
+        v_pn = np.diagonal(vsq, -d, 2, 3)  # V^l_{n+d, n}
+        partners = np.diagonal(mask, d, 1, 2)
+        out[:, :, :, :, rows] += np.real(g_np[:, :, None] * v_pn[None, None]) * partners
     return out

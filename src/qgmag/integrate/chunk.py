@@ -8,17 +8,24 @@ are all the same reduction ``sum(integrate_chunk(...) for each chunk)``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from qgmag.bands.engine import BandData
+from qgmag.constants import BOLTZMANN_EV
 from qgmag.kspace.mesh import Mesh, chunk_bounds
 from qgmag.models.base import Model
+from qgmag.observables.integrands import supports_band_window
 from qgmag.observables.registry import Term
-from qgmag.occupation import Smearing, occupation_kernel
+from qgmag.occupation import TAIL_CUTOFF, Smearing, occupation_kernel
 
 #: key of the statistics used to judge the smearing against the mesh
 FERMI_STEP_KEY = ("__stats__", "fermi_surface_step")
+#: smallest half-width (eV) of the energy window of the Fermi-step statistics
+FERMI_STEP_WINDOW = 0.1
+#: key of the count of states whose partner is split by less than the broadening
+QUASI_DEGENERATE_KEY = ("__stats__", "quasi_degenerate")
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,9 @@ class IntegrationPlan:
     degeneracy_tol: float
     chunk_size: int
     gauge_seed: int | None = None  # testing: rotate degenerate sets by random unitaries
+    band_window: bool = True  # per-band work only for bands that can contribute (exact)
+    separable_sums: bool = True  # Bloch sums along uniform-mesh lines where faster (same sums)
+    integration: Any = None  # None: point mesh; a TetrahedronRule: its f0' weights
 
     @property
     def chunk_bounds(self) -> list[tuple[int, int]]:
@@ -44,8 +54,39 @@ class IntegrationPlan:
         return any(t.needs_second_derivatives for _, t in self.terms)
 
     @property
+    def broadenings(self) -> tuple[float, ...]:
+        """The broadening (eV) of each temperature: k_B T for T > 0, else the smearing width
+        (0 without smearing); it sets the switch of quasi-degenerate pairs."""
+        width = self.smearing.width if self.smearing is not None else 0.0
+        return tuple(BOLTZMANN_EV * t if t > 0 else width for t in self.temperature)
+
+    @property
     def kernels(self) -> tuple[str, ...]:
         return tuple(sorted({t.kernel for _, t in self.terms}))
+
+    @property
+    def energy_window(self) -> tuple[float, float] | None:
+        """(lo, hi) eV outside which every kernel of the plan is exactly zero, or None.
+
+        Smeared and Fermi–Dirac kernels take their exact step limits beyond TAIL_CUTOFF
+        widths of every μ (:func:`qgmag.occupation.occupation_kernel`): states above
+        max μ + margin have f0 = G = f0' = 0, states below min μ - margin have f0' = 0,
+        so dropping them changes the sums only by round-off. The margin also covers the
+        Fermi-step statistics window (>= 0.1 eV). None (no window) when disabled or when
+        some integrand needs every band as a row.
+        """
+        if self.integration is not None:
+            return None  # tetrahedron weights reach bands beyond the kernel margins
+        if not self.band_window or not all(
+            supports_band_window(t.integrand) for _, t in self.terms
+        ):
+            return None
+        smear = self.smearing.width if self.smearing is not None else 0.0
+        width = max(BOLTZMANN_EV * t if t > 0 else smear for t in self.temperature)
+        margin = max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
+        fermi_sea = any(k in ("f0", "grand") for k in self.kernels)
+        lo = -np.inf if fermi_sea else min(self.mu) - margin
+        return (lo, max(self.mu) + margin)
 
 
 @dataclass
@@ -82,35 +123,88 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         gauge_rotation=(
             None if plan.gauge_seed is None else np.random.default_rng([plan.gauge_seed, start])
         ),
+        energy_window=plan.energy_window,
+        mesh_range=(plan.mesh, start, stop) if plan.separable_sums else None,
     )
-    n_k, n_b = bands.energy.shape
+    n_k, n_b = bands.row_energy.shape
     mu = np.asarray(plan.mu)
     temp = np.asarray(plan.temperature)
     shape = (len(mu), len(temp))
-    energy = bands.energy.ravel()
+    energy = bands.row_energy.ravel()
+    rule = plan.integration
     kernels = {
         name: occupation_kernel(energy, mu, temp, name, plan.smearing).reshape(n_k * n_b, -1)
         for name in plan.kernels
+        if not (name == "df0" and rule is not None)
     }
+    if rule is not None and "df0" in plan.kernels:  # weights include the k-point weights
+        kernels["tetra"] = rule.df0(start, stop, bands.rows).reshape(n_k * n_b, -1)
     cache: dict[object, np.ndarray] = {}
     sums: dict[tuple[str, str], np.ndarray] = {}
     for obs_name, term in plan.terms:
+        if term.broadened:
+            sums[(obs_name, term.name)] = _broadened_sum(bands, plan, term, kernels, w, cache)
+            continue
         x = cache.get(term.integrand)
         if x is None:
             x = term.integrand(bands)
             cache[term.integrand] = x
-        xw = (x * w[:, None, None]).reshape(n_k * n_b, -1)
-        sums[(obs_name, term.name)] = (kernels[term.kernel].T @ xw).reshape(*shape, -1)
-    if "df0" in plan.kernels:
+        if term.kernel == "df0" and rule is not None:
+            kw = kernels["tetra"].T @ x.reshape(n_k * n_b, -1)
+        else:
+            kw = kernels[term.kernel].T @ (x * w[:, None, None]).reshape(n_k * n_b, -1)
+        sums[(obs_name, term.name)] = kw.reshape(*shape, -1)
+    if "df0" in plan.kernels and rule is None:
         sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
+    if any(t.broadened for _, t in plan.terms):
+        sums[QUASI_DEGENERATE_KEY] = _quasi_degenerate_statistics(bands, plan)
     return PartialSums(sums, n_k)
+
+
+def _broadened_sum(
+    bands: BandData,
+    plan: IntegrationPlan,
+    term: Term,
+    kernels: dict[str, np.ndarray],
+    w: np.ndarray,
+    cache: dict[object, np.ndarray],
+) -> np.ndarray:
+    """Σ over the chunk of a term whose integrand depends on the broadening of each T."""
+    n_k, n_b = bands.row_energy.shape
+    n_mu, n_t = len(plan.mu), len(plan.temperature)
+    kernel = kernels[term.kernel].reshape(n_k * n_b, n_mu, n_t)
+    out: np.ndarray | None = None
+    for t_index, eta in enumerate(plan.broadenings):
+        key = (term.integrand, eta)
+        x = cache.get(key)
+        if x is None:
+            x = term.integrand(bands, broadening=eta)
+            cache[key] = x
+        xw = (x * w[:, None, None]).reshape(n_k * n_b, -1)
+        if out is None:
+            out = np.empty((n_mu, n_t, xw.shape[1]))
+        out[:, t_index] = kernel[:, :, t_index].T @ xw
+    assert out is not None
+    return out
+
+
+def _quasi_degenerate_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:
+    """[states near μ with a partner split by tol <= Δ < broadening, states near μ]."""
+    eta = max(plan.broadenings)
+    window = max(10.0 * eta, 0.05)
+    e = bands.row_energy
+    near = (e > min(plan.mu) - window) & (e < max(plan.mu) + window)
+    gap = np.abs(e[:, :, None] - bands.energy[:, None, :])
+    quasi = ((gap < eta) & ~bands.degenerate).any(axis=2) & near
+    return np.array([[[float(quasi.sum()), float(near.sum())]]])
 
 
 def _fermi_step_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:
     """[Σ |∇ε| Δk, count] over states near any requested μ: the energy step of the mesh."""
     width = plan.smearing.width if plan.smearing is not None else 0.0
-    window = max(3.0 * width, 0.1)  # eV around the requested chemical potentials
-    near = (bands.energy > min(plan.mu) - window) & (bands.energy < max(plan.mu) + window)
+    window = max(3.0 * width, FERMI_STEP_WINDOW)  # eV around the requested chemical potentials
+    energy = bands.row_energy
+    near = (energy > min(plan.mu) - window) & (energy < max(plan.mu) + window)
     gradient = np.moveaxis(bands.band_velocity[: bands.dim], 0, -1)  # (N, n, d) eV·Å
     step = plan.mesh.energy_step(bands.kpoints, gradient)[near]
     return np.array([[[float(step.sum()), float(step.size)]]])

@@ -12,10 +12,18 @@ import numpy as np
 import xarray as xr
 
 from qgmag import constants as c
-from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL
+from qgmag.allocator import tune_allocator
+from qgmag.bands.engine import DEFAULT_DEGENERACY_TOL, check_degeneracy_tol
 from qgmag.errors import QgmagError, QgmagWarning
-from qgmag.integrate.chunk import FERMI_STEP_KEY, IntegrationPlan, PartialSums, integrate_chunk
+from qgmag.integrate.chunk import (
+    FERMI_STEP_KEY,
+    QUASI_DEGENERATE_KEY,
+    IntegrationPlan,
+    PartialSums,
+    integrate_chunk,
+)
 from qgmag.integrate.reduction import OrderedSum
+from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.kspace.mesh import Mesh, make_mesh
 from qgmag.models.base import Model
 from qgmag.models.wannier_model import model_level, quantity_level
@@ -37,7 +45,12 @@ CHUNK_MEMORY_BYTES = 128 * 2**20
 
 
 def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
-    arr = np.atleast_1d(np.asarray(values, dtype=float))
+    try:
+        if isinstance(values, str | bytes | bool):
+            raise TypeError
+        arr = np.atleast_1d(np.asarray(values, dtype=float))
+    except (TypeError, ValueError):
+        arr = np.empty((0,))
     if arr.ndim != 1 or arr.size == 0:
         raise QgmagError(
             f"{name} must be a number or a 1D list of numbers ({unit}); got {values!r}."
@@ -45,6 +58,28 @@ def _as_1d(values: object, name: str, unit: str) -> np.ndarray:
     if not np.all(np.isfinite(arr)):
         raise QgmagError(f"{name} contains NaN or infinite values.")
     return arr
+
+
+def _number(value: object, name: str, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise QgmagError(f"{name} must be a number ({what}); got {value!r}.")
+    return float(value)
+
+
+def _check_model(model: object) -> None:
+    """A qgmag model (the Model protocol), else a QgmagError saying how to build one."""
+    needed = ("dim", "n_bands", "spin", "derivatives", "summary")
+    if isinstance(model, str) or not all(hasattr(model, a) for a in needed):
+        hint = (
+            f" (a model name: use qgmag.models.build_model({model!r}))"
+            if isinstance(model, str)
+            else ""
+        )
+        raise QgmagError(
+            "model must be a qgmag model (qgmag.models.haldane(), qgmag.read_wannier90(...), "
+            f"a TightBindingModel or ContinuumModel){hint}; got {type(model).__name__} "
+            f"{model!r:.60}."
+        )
 
 
 def _select_observables(quantities: str | Iterable[str], model: Model) -> list[Observable]:
@@ -57,9 +92,15 @@ def _select_observables(quantities: str | Iterable[str], model: Model) -> list[O
     selected = [OBSERVABLES[n] for n in dict.fromkeys(names)]
     for obs in selected:
         if obs.needs_spin and model.spin is None:
+            note = (getattr(model, "parameters", None) or {}).get("spin_note")
             raise QgmagError(
                 f"{obs.name} needs spin matrices but model {model.summary()['name']!r} has none; "
-                "use a spinful model (spin=... or spinor_ordering=... for Wannier90 files)."
+                + (
+                    f"{note}."
+                    if note
+                    else "use a spinful model (spin=... or spinor_ordering=... for Wannier90 "
+                    "files)."
+                )
             )
         if obs.warning:
             warnings.warn(obs.warning, QgmagWarning, stacklevel=3)
@@ -119,6 +160,23 @@ def build_plan(
     )
 
 
+def with_tetrahedra(
+    model: Model,
+    plan: IntegrationPlan,
+    kind: str,
+    mu: np.ndarray,
+    temperature: np.ndarray,
+    smearing: Smearing | None,
+) -> IntegrationPlan:
+    """The plan with the tetrahedron rule's f0' weights (computed on the whole mesh)."""
+    from dataclasses import replace
+
+    from qgmag.integrate.tetrahedron import TetrahedronRule
+
+    rule = TetrahedronRule.build(model, plan.mesh, kind, mu, temperature, smearing, plan.chunk_size)
+    return replace(plan, integration=rule)
+
+
 def run_serial(
     model: Model,
     plan: IntegrationPlan,
@@ -171,6 +229,9 @@ def compute(
     symmetry: object = None,
     symmetry_mesh: str = "irreducible",
     symmetry_tolerance: float = 1e-6,
+    integration: str = "mesh",
+    keep_checkpoint: bool = False,
+    allow_coarse_mesh: bool = False,
 ) -> xr.Dataset:
     """Brillouin-zone integrated observables (SPEC §3) for every (μ, T) in one pass over k.
 
@@ -188,8 +249,11 @@ def compute(
         at T = 0 for Fermi-surface quantities (kinetic_*_extrinsic, by-parts metric dipole).
     g_s : spin g-factor in M^S = -g_s μ_B <S>/ħ (default 2; the seed's Eq. 1 is g_s = 1).
     shift : shift the uniform mesh by half a step (avoids high-symmetry points).
-    chunk_size : k-points per chunk (default: from a 256 MiB working-memory target).
-    degeneracy_tol : eV; bands closer than this form one degenerate set.
+    chunk_size : k-points per chunk (default: from a 128 MiB working-memory target).
+    degeneracy_tol : eV, below 0.1; bands closer than this (transitively: chains of
+        neighbours) form one degenerate set. The spin Berry curvature also switches off
+        pairs split by less than the broadening (k_B T or the smearing) smoothly; see
+        docs/degeneracies.md.
     convergence_check : also integrate on a mesh of half the density per direction and
         report |full - half| as ``<name>_error``.
     metric_dipole : "analytic" (∂g from ∂²H) or "fermi_surface" (moved onto f0' by parts)
@@ -228,11 +292,22 @@ def compute(
         breaks the group).
     symmetry_tolerance : relative violation up to which an operation counts as kept by the
         model (``"auto"``) or a given group is accepted without a warning.
+    allow_coarse_mesh : accept a mesh too coarse for the broadening of Fermi-surface terms
+        (smearing at T = 0, k_B T at T > 0): a warning instead of the error, recorded in
+        ``attrs["coarse_mesh"]``.
+    keep_checkpoint : keep the checkpoint after success, saved complete (a resume then
+        recomputes nothing); the CLI deletes it only once its output files are written.
     resume : continue from ``checkpoint``: the chunks it holds are not recomputed. A
         checkpoint of another calculation (model, mesh, quantities, μ, T, smearing, chunk
         size, ...) or a corrupt file raises :class:`~qgmag.errors.CheckpointError`; a
         missing file gives a QgmagWarning and a fresh start (so a batch job can always
         pass ``resume=True``).
+    integration : rule for the Fermi-surface (f0') terms: "mesh" (the point mesh, default),
+        "tetrahedron" (optimized tetrahedra, Kawamura et al. PRB 89, 094515 (2014); 3D) or
+        "linear-tetrahedron" (linear tetrahedra; triangles in 2D). Tetrahedra need the full
+        uniform mesh of a lattice model and need no smearing at T = 0 (exact delta
+        function there); Fermi-sea terms always use the point mesh. See
+        :mod:`qgmag.integrate.tetrahedron` and docs/performance.md.
 
     Returns
     -------
@@ -241,6 +316,23 @@ def compute(
     (Bohr magnetons per cell, or per cell per V/nm); ``orbital_magnetization_local`` and
     ``orbital_magnetization_itinerant``; provenance in ``attrs``.
     """
+    _check_model(model)
+    tau = _number(tau, "tau", "a relaxation time in fs")
+    g_s = _number(g_s, "g_s", "the spin g-factor")
+    for flag, label in ((shift, "shift"), (convergence_check, "convergence_check"),
+                        (keep_checkpoint, "keep_checkpoint"), (allow_coarse_mesh,
+                                                               "allow_coarse_mesh")):
+        if not isinstance(flag, bool | np.bool_):
+            raise QgmagError(f"{label} must be True or False; got {flag!r}.")
+    if chunk_size is not None and (
+        isinstance(chunk_size, bool)
+        or not isinstance(chunk_size, int | np.integer)
+        or chunk_size < 1
+    ):
+        raise QgmagError(
+            f"chunk_size must be a positive integer (k-points per chunk) or None; got "
+            f"{chunk_size!r}."
+        )
     mu_arr = _as_1d(mu, "mu", "eV")
     temp_arr = _as_1d(temperature, "temperature", "K")
     if np.any(temp_arr < 0):
@@ -254,8 +346,12 @@ def compute(
             f"metric_dipole must be one of {METRIC_DIPOLE_FORMS}; got {metric_dipole!r}."
         )
     smear = parse_smearing(smearing)
+    if integration not in INTEGRATION_RULES:
+        raise QgmagError(f"integration must be one of {INTEGRATION_RULES}; got {integration!r}.")
+    degeneracy_tol = check_degeneracy_tol(degeneracy_tol)
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
+    _check_resources(model, observables, mu_arr, temp_arr, mesh, chunk_size, metric_dipole)
     sym = None
     if symmetry is not None:
         from qgmag.symmetry.integration import prepare
@@ -282,6 +378,15 @@ def compute(
         gauge_seed=gauge_seed,
     )
     surface_kernels = {"df0", "d2f0", "x_df0", "x_d2f0"}
+    if integration != "mesh":
+        second = sorted({o for o, t in plan.terms if t.kernel in surface_kernels - {"df0"}})
+        if second:
+            raise QgmagError(
+                f"{second} have f0'' (second-order Fermi-surface) terms, which the "
+                f"{integration} rule does not serve (it integrates f0' terms): use "
+                "integration='mesh' with a smearing or a temperature."
+            )
+        surface_kernels = set()  # f0' terms: the tetrahedron rule has the exact delta at T = 0
     if surface_kernels & set(plan.kernels) and smear is None and np.any(temp_arr == 0):
         needing = sorted({o for o, t in plan.terms if t.kernel in surface_kernels})
         raise QgmagError(
@@ -303,12 +408,20 @@ def compute(
             chunk_size=chunk_size,
             gauge_seed=gauge_seed,
         )
+    if integration != "mesh" and "df0" in plan.kernels:
+        plans = {
+            name: with_tetrahedra(model, p, integration, mu_arr, temp_arr, smear)
+            for name, p in plans.items()
+        }
+        plan = plans["full"]
     if runner is not None and scheduler is not None:
         raise QgmagError("pass either runner= or scheduler=, not both.")
     if scheduler is not None or n_workers is not None or threads_per_worker != 1:
         from qgmag.parallel import check_scheduler
 
         check_scheduler(scheduler, n_workers, threads_per_worker)
+    tune_allocator()  # keep chunk temporaries mapped (qgmag.allocator; QGMAG_MALLOC_TUNING=0)
+    estimate = _announce_estimate(model, plans, progress, runner, scheduler)
     store = _open_checkpoint(model, checkpoint, checkpoint_interval, resume)
     states = {
         name: store.state(name, p) if store is not None else OrderedSum(p.chunk_bounds)
@@ -330,7 +443,9 @@ def compute(
             tick = _saving(store, tick)
         for name, p in plans.items():
             sums[name] = run(model, p, tick, states[name])
-    except BaseException:
+    except BaseException as exc:
+        if isinstance(exc, KeyboardInterrupt):
+            close = _quietly(close)  # workers stopped mid-task: no Dask log noise
         if store is not None and store.dirty:
             store.save_after_error()
         raise
@@ -338,13 +453,26 @@ def compute(
         close()
         if hasattr(callback, "close"):
             callback.close()  # type: ignore[union-attr]
-    _warn_smearing(sums["full"], smear, temp_arr)
+    _check_finite(sums, model)
+    try:
+        coarse = _check_mesh_resolution(sums["full"], plan, allow_coarse_mesh)
+    except QgmagError:
+        if store is not None and store.dirty:
+            store.save_after_error()  # a rerun with allow_coarse_mesh resumes at no cost
+        raise
+    _warn_quasi_degenerate(sums["full"], plan)
     params = Parameters(model.dim, float(tau), float(g_s))
     attrs: dict[str, Any] = {
         "metric_dipole": metric_dipole,
         "convergence_check": int(convergence_check),
         "execution": execution,
+        "integration": integration,
+        "allow_coarse_mesh": int(allow_coarse_mesh),
     }
+    if coarse:
+        attrs["coarse_mesh"] = coarse
+    if estimate is not None:
+        attrs["estimated_time_s"] = float(estimate)
     if store is not None and resume:
         attrs["resumed_chunks"] = store.restored_chunks
     if sym is not None:
@@ -362,12 +490,40 @@ def compute(
             model, observables, plan, sums["full"], params, sums.get("half"), extra_attrs=attrs
         )
     if store is not None:
-        store.remove()
+        if keep_checkpoint:
+            if store.dirty:
+                store.save_after_error()
+        else:
+            store.remove()
     return ds
 
 
 def _nothing() -> None:
     return None
+
+
+def _quietly(close: Callable[[], None]) -> Callable[[], None]:
+    """``close`` with the log records and warnings of Dask/Tornado/asyncio silenced (an
+    interrupted cluster otherwise prints a screen of worker and event-loop messages)."""
+
+    def run() -> None:
+        import logging
+
+        loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        levels = [lg.level for lg in loggers]
+        for lg in loggers:
+            lg.setLevel(logging.CRITICAL + 1)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                close()
+        except Exception:  # closing an interrupted cluster may fail: the interrupt wins
+            pass
+        finally:
+            for lg, level in zip(loggers, levels, strict=True):
+                lg.setLevel(level)
+
+    return run
 
 
 def _open_checkpoint(
@@ -420,23 +576,154 @@ def _saving(store: Any, callback: ProgressCallback | None) -> ProgressCallback:
     return tick
 
 
-def _warn_smearing(sums: PartialSums, smear: Smearing | None, temp: np.ndarray) -> None:
+def _check_mesh_resolution(sums: PartialSums, plan: IntegrationPlan, allow: bool) -> str:
+    """Refuse a mesh too coarse for the broadening of a Fermi-surface (f0') term (SPEC §5).
+
+    The typical energy step between neighbouring k-points at the Fermi level (from the
+    run's own band velocities) must not exceed the broadening: the smearing width at T = 0,
+    k_B T at T > 0. Otherwise f0' is sampled at a handful of points and the result can be
+    wrong by orders of magnitude. ``allow`` turns the error into a warning; the returned
+    text (empty when the mesh is fine) is recorded in the results.
+    """
     stats = sums.sums.get(FERMI_STEP_KEY)
-    if stats is None or smear is None or not np.any(temp == 0):
-        return
+    if stats is None:
+        return ""
     total, count = stats.ravel()
     if count == 0:
-        return
+        return ""
     step = total / count
-    if smear.width < step:
-        warnings.warn(
-            f"smearing width {smear.width:g} eV is smaller than the typical energy step between "
-            f"neighbouring k-points at the Fermi level ({step:.3g} eV): Fermi-surface results will "
-            f"be noisy. Use a denser kmesh (about {step / smear.width:.1f}x per direction) or a "
-            f"smearing >= {step:.2g} eV.",
-            QgmagWarning,
-            stacklevel=3,
+    widths = {
+        (f"k_B T = {w:.3g} eV (T = {t:g} K)" if t > 0 else f"smearing width {w:g} eV"): w
+        for t, w in zip(plan.temperature, plan.broadenings, strict=True)
+        if w > 0
+    }
+    if not widths:
+        return ""
+    label, width = min(widths.items(), key=lambda item: item[1])
+    if width >= step:
+        return ""
+    factor = step / width
+    counts = getattr(plan.mesh, "counts", None)
+    needed = (
+        f"kmesh = {[int(np.ceil(n * factor)) for n in counts]}"
+        if counts is not None
+        else f"about {factor:.1f}x more points per direction"
+    )
+    text = (
+        f"the kmesh {plan.mesh.describe().get('kmesh')} is too coarse for the broadening "
+        f"{label} of the Fermi-surface terms: neighbouring k-points differ by {step:.3g} eV "
+        f"at the Fermi level, so f0' is sampled at a few points and the result is not "
+        f"converged. Use {needed} or more, a broadening >= {step:.2g} eV, or "
+        "allow_coarse_mesh=True ([compute] allow_coarse_mesh = true) to accept it."
+    )
+    if not allow:
+        raise QgmagError(text)
+    warnings.warn(text, QgmagWarning, stacklevel=3)
+    return text
+
+
+#: runs predicted to take longer than this (s) print their estimate when progress is shown
+LONG_RUN_SECONDS = 60.0
+#: k-points of the calibration chunk timed to predict the run time
+CALIBRATION_POINTS = 128
+
+
+def _check_resources(
+    model: Model,
+    observables: Sequence[Observable],
+    mu: np.ndarray,
+    temperature: np.ndarray,
+    mesh: Mesh,
+    chunk_size: int | None,
+    metric_dipole: str,
+) -> None:
+    """Refuse requests whose memory cannot fit, before any plan or chunk list is built."""
+    from qgmag.resources import check_chunks, check_memory, compute_memory
+
+    terms = [t for o in observables for t in o.terms]
+    second = any(t.needs_second_derivatives for t in terms) and metric_dipole == "analytic"
+    n_mu_t = len(mu) * len(temperature)
+    size = chunk_size or auto_chunk_size(model.n_bands, n_mu_t, second)
+    check_chunks(mesh.n_points, size, mesh.describe().get("kmesh"))
+    work = WORK_MATRICES_PER_K_SECOND_DERIVATIVES if second else WORK_MATRICES_PER_K
+    needed = compute_memory(
+        n_bands=model.n_bands,
+        n_mu=len(mu),
+        n_t=len(temperature),
+        n_points=mesh.n_points,
+        chunk_size=size,
+        work_matrices=work,
+        n_kernels=len({t.kernel for t in terms}),
+        n_values=9 * len(terms),
+    )
+    check_memory(
+        needed,
+        f"this calculation ({len(mu)} μ x {len(temperature)} T values, {model.n_bands} bands, "
+        f"chunks of {min(size, mesh.n_points)} k-points)",
+        "use fewer μ/T values (several runs), or a smaller chunk_size.",
+    )
+
+
+def _announce_estimate(
+    model: Model,
+    plans: dict[str, IntegrationPlan],
+    progress: object,
+    runner: object,
+    scheduler: object,
+) -> float | None:
+    """Predict the serial run time from a calibration chunk (long meshes only); print it on
+    stderr when a progress display is requested and the run will take over a minute."""
+    import sys
+
+    from qgmag.resources import estimate_time, format_duration
+
+    if runner is not None:
+        return None
+    total = sum(p.mesh.n_points for p in plans.values())
+    plan = plans["full"]
+    n_cal = min(CALIBRATION_POINTS, plan.mesh.n_points)
+    if total < 50 * n_cal:
+        return None
+    seconds = estimate_time(lambda n: integrate_chunk(model, plan, 0, n), total, n_cal)
+    if progress and seconds > LONG_RUN_SECONDS:
+        where = "on one core" if scheduler is None else "on one core (divide by the workers)"
+        print(
+            f"qgmag: {total:,} k-points, estimated {format_duration(seconds)} {where} "
+            f"(from a {n_cal}-point calibration)",
+            file=sys.stderr,
         )
+    return seconds
+
+
+def _check_finite(sums: dict[str, PartialSums], model: Model) -> None:
+    """Refuse to return NaN or infinite results (a model producing them is broken)."""
+    for partial in sums.values():
+        for (obs, term), value in partial.sums.items():
+            if obs != "__stats__" and not np.all(np.isfinite(value)):
+                raise QgmagError(
+                    f"{obs} ({term} term) came out NaN or infinite for model "
+                    f"{model.summary().get('name')!r}: its Hamiltonian, derivatives or spin "
+                    "matrices are not finite somewhere in the Brillouin zone; check the "
+                    "model's parameters and functions."
+                )
+
+
+def _warn_quasi_degenerate(sums: PartialSums, plan: IntegrationPlan) -> None:
+    stats = sums.sums.get(QUASI_DEGENERATE_KEY)
+    if stats is None:
+        return
+    quasi, near = stats.ravel()
+    if quasi == 0:
+        return
+    warnings.warn(
+        f"{quasi / max(near, 1):.1%} of the states near the chemical potentials have a partner "
+        f"band split by more than degeneracy_tol ({plan.degeneracy_tol:g} eV) but less than "
+        f"the broadening ({max(plan.broadenings):.3g} eV): their mutual spin Berry curvature "
+        "is switched off smoothly with the broadening (docs/degeneracies.md); results at a "
+        "smaller broadening may differ.",
+        QgmagWarning,
+        stacklevel=3,
+    )
 
 
 def _progress_callback(progress: bool | ProgressCallback | None) -> ProgressCallback | None:

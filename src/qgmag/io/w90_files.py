@@ -276,8 +276,13 @@ def read_hr(path: PathLike) -> RawWannierData:
     )
 
 
-def read_tb(path: PathLike) -> RawWannierData:
-    """Parse a Wannier90 ``seedname_tb.dat`` file (see the module docstring)."""
+def read_tb(path: PathLike, *, positions_optional: bool = False) -> RawWannierData:
+    """Parse a Wannier90 ``seedname_tb.dat`` file (see the module docstring).
+
+    Wannier90 always writes the r(R) blocks after H(R), so a file whose body ends exactly
+    after the H(R) blocks is truncated and refused, unless ``positions_optional`` (the
+    caller supplies the Wannier centres itself, so the file may lack r(R) on purpose).
+    """
     p, text = _read_text(path, "Wannier90 file")
     lines = text.splitlines()
     if len(lines) < 7:
@@ -297,6 +302,14 @@ def read_tb(path: PathLike) -> RawWannierData:
     n2 = num_wann * num_wann
     size_h = nrpts * (3 + 4 * n2)
     size_r = nrpts * (3 + 8 * n2)
+    if data.size == size_h and not positions_optional:
+        raise _bad(
+            p,
+            f"with num_wann = {num_wann} and nrpts = {nrpts} the body holds the {size_h} numbers "
+            f"of the H(R) blocks but none of the {size_r} of the position blocks r(R) that "
+            "Wannier90 writes after them: the file is truncated (cut after H(R)); a file "
+            "written without positions on purpose needs explicit centres= or positions=.",
+        )
     if data.size not in (size_h, size_h + size_r):
         raise _bad(
             p,
@@ -358,9 +371,11 @@ def detect_kind(path: PathLike) -> str:
     )
 
 
-def read_hamiltonian_file(path: PathLike) -> RawWannierData:
+def read_hamiltonian_file(path: PathLike, *, positions_optional: bool = False) -> RawWannierData:
     """Parse ``_hr.dat`` or ``_tb.dat``, chosen by :func:`detect_kind`."""
-    return read_hr(path) if detect_kind(path) == "hr" else read_tb(path)
+    if detect_kind(path) == "hr":
+        return read_hr(path)
+    return read_tb(path, positions_optional=positions_optional)
 
 
 # -- .win / .wout / _centres.xyz ------------------------------------------------------------

@@ -262,13 +262,27 @@ def _resolve_centres(
     )
 
 
+def _input_hashes(path: Path, *sources: object) -> dict[str, str]:
+    """SHA-256 of the model file and of every side file read (.win, .wout, _centres.xyz)."""
+    from qgmag.files import sha256_file
+
+    files = [Path(path)]
+    for source in sources:
+        if isinstance(source, str) and Path(source).is_file():
+            files.append(Path(source))
+    win = _side_file(Path(path), ".win")
+    if win is not None:  # spinors = true/false is read from it by spinor_ordering="auto"
+        files.append(win)
+    return {str(f): sha256_file(f) for f in dict.fromkeys(files)}
+
+
 def _resolve_spinor_ordering(raw: RawWannierData, spinor_ordering: str | None) -> str | None:
     if spinor_ordering == "auto":
         win = _side_file(raw.path, ".win")
         spinors = read_win_spinors(win) if win is not None else None
         return "spin-fastest" if spinors else None
     if spinor_ordering is not None and spinor_ordering not in SPINOR_ORDERINGS:
-        raise ValueError(
+        raise ModelError(
             f"spinor_ordering must be None (spinless), 'auto' or one of {SPINOR_ORDERINGS}; "
             f"got {spinor_ordering!r}."
         )
@@ -288,8 +302,13 @@ def _resolve_spin(spin: Any, ordering: str | None, num_wann: int) -> np.ndarray 
             )
         return spin_operators(num_wann // 2, ordering)
     if isinstance(spin, str):
-        raise ValueError(f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}.")
-    return np.asarray(spin, dtype=complex)
+        raise ModelError(f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}.")
+    try:
+        return np.asarray(spin, dtype=complex)
+    except (TypeError, ValueError):
+        raise ModelError(
+            f"spin must be None, 'auto', False or a (3, n, n) array; got {spin!r}."
+        ) from None
 
 
 # -- public API ---------------------------------------------------------------------------
@@ -404,16 +423,25 @@ def read_wannier90(
             "file use berry_connection=."
         )
     if berry_connection not in BERRY_CONNECTIONS:
-        raise ValueError(
+        raise ModelError(
             f"berry_connection must be one of {BERRY_CONNECTIONS}; got {berry_connection!r}."
         )
-    raw = read_hamiltonian_file(path)
+    raw = read_hamiltonian_file(
+        path, positions_optional=positions is not None or centres is not None
+    )
     if berry_connection == "full" and raw.position is None:
         raise WannierFormatError(
             f"berry_connection='full' needs the position matrix elements <0m|r|Rn> of a _tb.dat "
             f"file, which {str(raw.path)!r} does not have; use berry_connection='tight-binding'."
         )
     ordering = _resolve_spinor_ordering(raw, spinor_ordering)
+    spin_note = None
+    if spinor_ordering == "auto" and ordering is None and spin is not False:
+        spin_note = (
+            f"spinor_ordering='auto' found no {raw.seedname}.win with 'spinors = true' next to "
+            f"{str(raw.path)!r}, so the model was read as spinless; pass "
+            "spinor_ordering='spin-fastest' (Wannier90 3.x spinors) or 'spin-blocks'"
+        )
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
@@ -466,6 +494,9 @@ def read_wannier90(
         "energy_shift_eV": float(energy_shift),
         "hermiticity_deviation_eV": deviation,
     }
+    if spin_note is not None:
+        parameters["spin_note"] = spin_note
+    parameters["input_sha256"] = _input_hashes(raw.path, lattice_source, centres_source, spin_note)
     try:
         return TightBindingModel.from_arrays(
             lat,

@@ -26,8 +26,10 @@ from qgmag.models.continuum import Box, ContinuumModel, Disk
 
 def _check_counts(kmesh: object, length: int, what: str) -> tuple[int, ...]:
     try:
+        if isinstance(kmesh, str | bytes) or any(isinstance(n, str | bool) for n in kmesh):  # type: ignore[union-attr]
+            raise TypeError
         counts = tuple(int(n) for n in kmesh)  # type: ignore[union-attr]
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):
         raise QgmagError(
             f"kmesh must be a sequence of {length} integers ({what}); got {kmesh!r}."
         ) from None

@@ -97,8 +97,10 @@ class ContinuumModel:
         s = None
         if spin is not None:
             s = np.asarray(spin, dtype=complex)
-            if s.shape != (3, n_bands, n_bands):
-                raise ModelError(f"spin must have shape (3, {n_bands}, {n_bands}); got {s.shape}.")
+            if s.shape != (3, n_bands, n_bands) or not np.all(np.isfinite(s)):
+                raise ModelError(
+                    f"spin must be finite with shape (3, {n_bands}, {n_bands}); got {s.shape}."
+                )
             s.setflags(write=False)
         self._h, self._dh, self._d2h = hamiltonian, first_derivative, second_derivative
         self._dim, self._n = dim, n_bands
@@ -128,6 +130,8 @@ class ContinuumModel:
         )
         h2 = 0.5 * (h2 + np.swapaxes(h2, 0, 1))
         for label, m in (("constant", h0), ("linear", h1), ("quadratic", h2)):
+            if not np.all(np.isfinite(m)):
+                raise ModelError(f"the {label} coefficient matrices contain NaN or infinity.")
             if np.max(np.abs(m - np.conj(np.swapaxes(m, -1, -2))), initial=0.0) > 1e-12:
                 raise ModelError(f"the {label} coefficient matrices must be Hermitian.")
 
@@ -173,6 +177,24 @@ class ContinuumModel:
             else np.zeros((self._dim, *h.shape), complex)
         )
         d2h = np.asarray(self._d2h(k), dtype=complex) if order >= 2 else None
+        n, d = self._n, self._dim
+        for label, value, shape in (
+            ("hamiltonian", h, (k.shape[0], n, n)),
+            ("first_derivative", dh, (d, k.shape[0], n, n)),
+            ("second_derivative", d2h, (d, d, k.shape[0], n, n)),
+        ):
+            if value is None:
+                continue
+            if value.shape != shape:
+                raise ModelError(
+                    f"continuum model {self.name!r}: {label} returned shape {value.shape} for "
+                    f"{k.shape[0]} k-points; expected {shape}."
+                )
+            if not np.all(np.isfinite(value)):
+                raise ModelError(
+                    f"continuum model {self.name!r}: {label} returned NaN or infinite values "
+                    "at some k-points of the domain; check its parameters and functions."
+                )
         return h, dh, d2h
 
     def hamiltonian(self, kpoints: FloatArray) -> ComplexArray:

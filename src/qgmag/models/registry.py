@@ -9,14 +9,37 @@ from typing import Any
 from qgmag.errors import ConfigError
 from qgmag.models import continuum_models, lattice_models
 
-#: name -> builder function of every built-in model
+
+def checked_keywords(builder: Callable[..., Any]) -> Callable[..., Any]:
+    """``builder`` raising ConfigError (a QgmagError) for unknown or positional-extra
+    arguments, naming the allowed parameters, instead of Python's TypeError."""
+    import functools
+
+    sig = inspect.signature(builder)
+
+    @functools.wraps(builder)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise ConfigError(
+                f"{builder.__name__}(): {exc}; parameters: {list(sig.parameters)}."
+            ) from None
+        return builder(*args, **kwargs)
+
+    return wrapper
+
+
+#: name -> builder function of every built-in model (misspelled keywords: ConfigError)
 BUILTIN_MODELS: dict[str, Callable[..., Any]] = {
-    "massive_dirac": continuum_models.massive_dirac,
-    "rashba": continuum_models.rashba,
+    "massive_dirac": checked_keywords(continuum_models.massive_dirac),
+    "rashba": checked_keywords(continuum_models.rashba),
 }
 for _name in ("haldane", "kane_mele", "qi_wu_zhang", "bhz", "pt_antiferromagnet", "weyl_lattice"):
     if hasattr(lattice_models, _name):
-        BUILTIN_MODELS[_name] = getattr(lattice_models, _name)
+        BUILTIN_MODELS[_name] = checked_keywords(getattr(lattice_models, _name))
+
+
 
 
 def model_parameters(name: str) -> dict[str, Any]:

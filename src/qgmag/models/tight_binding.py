@@ -23,8 +23,16 @@ BERRY_CONNECTIONS = ("tight-binding", "full")
 _HERMITIAN_TOL = 1e-10
 
 
+def _numbers(value: object, dtype: type, what: str) -> np.ndarray:
+    """np.asarray(value, dtype) or a ModelError naming the argument (strings, ragged lists)."""
+    try:
+        return np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise ModelError(f"{what} must be an array of numbers; got {value!r}.") from None
+
+
 def _check_lattice(lattice: ArrayLike) -> FloatArray:
-    lat = np.asarray(lattice, dtype=float)
+    lat = _numbers(lattice, float, "lattice")
     if lat.ndim != 2 or lat.shape[0] != lat.shape[1] or lat.shape[0] not in (2, 3):
         raise ModelError(
             "lattice must be a (d, d) array with d = 2 or 3 whose rows are the primitive "
@@ -39,7 +47,7 @@ def _check_lattice(lattice: ArrayLike) -> FloatArray:
 
 
 def _check_positions(positions: ArrayLike, dim: int, inside_cell: bool = True) -> FloatArray:
-    pos = np.asarray(positions, dtype=float)
+    pos = _numbers(positions, float, "positions")
     if pos.ndim != 2 or pos.shape[1] != dim or pos.shape[0] < 1:
         raise ModelError(
             f"positions must be an (n_orb, {dim}) array of fractional coordinates; "
@@ -60,7 +68,15 @@ def _check_positions(positions: ArrayLike, dim: int, inside_cell: bool = True) -
 def _check_onsite(onsite: ArrayLike | None, n_orb: int) -> ComplexArray:
     if onsite is None:
         return np.zeros((n_orb, n_orb), dtype=complex)
-    arr = np.asarray(onsite)
+    try:
+        arr = np.asarray(onsite, dtype=complex)
+    except (TypeError, ValueError):
+        raise ModelError(
+            f"onsite must be numbers (eV): an ({n_orb},) vector or an ({n_orb}, {n_orb}) "
+            f"Hermitian matrix; got {onsite!r}."
+        ) from None
+    if not np.all(np.isfinite(arr)):
+        raise ModelError("on-site energies contain NaN or infinite values.")
     if arr.shape == (n_orb,):
         if np.iscomplexobj(arr) and np.any(np.abs(arr.imag) > _HERMITIAN_TOL):
             raise ModelError(
@@ -84,7 +100,7 @@ def _check_onsite(onsite: ArrayLike | None, n_orb: int) -> ComplexArray:
 def _check_spin(spin: ArrayLike | None, n_orb: int) -> ComplexArray | None:
     if spin is None:
         return None
-    s = np.asarray(spin, dtype=complex)
+    s = _numbers(spin, complex, "spin")
     if s.shape != (3, n_orb, n_orb):
         raise ModelError(
             f"spin must have shape (3, {n_orb}, {n_orb}) (matrices of S/hbar); got {s.shape}."
@@ -117,7 +133,7 @@ def _parse_hoppings(
                     f"hopping #{number}: orbital index {name}={idx} out of range 0..{n_orb - 1}."
                 )
         r_arr = np.asarray(r_vec)
-        if r_arr.shape != (dim,):
+        if r_arr.shape != (dim,) or r_arr.dtype.kind not in "iuf":
             raise ModelError(
                 f"hopping #{number}: R={r_vec!r} must be a {dim}-tuple of integers (lattice vector "
                 "in units of the primitive vectors)."
@@ -125,7 +141,12 @@ def _parse_hoppings(
         if not np.all(np.equal(np.mod(r_arr.astype(float), 1.0), 0.0)):
             raise ModelError(f"hopping #{number}: R={r_vec!r} has non-integer components.")
         r_key = tuple(int(x) for x in r_arr)
-        t = complex(t)
+        try:
+            t = complex(t)
+        except (TypeError, ValueError):
+            raise ModelError(
+                f"hopping #{number}: amplitude t={t!r} is not a number (eV, complex allowed)."
+            ) from None
         if not np.isfinite(t):
             raise ModelError(f"hopping #{number}: amplitude {t} is not finite.")
         if i == j and not any(r_key):
@@ -250,8 +271,8 @@ class TightBindingModel:
         n_orb = pos.shape[0]
         if gauge not in GAUGES:
             raise ModelError(f"gauge must be one of {GAUGES}; got {gauge!r}.")
-        vec = np.asarray(vectors)
-        mat = np.asarray(matrices, dtype=complex)
+        vec = _numbers(vectors, float, "vectors")
+        mat = _numbers(matrices, complex, "matrices")
         if vec.ndim != 2 or vec.shape[1] != dim:
             raise ModelError(f"vectors must have shape (nR, {dim}); got {vec.shape}.")
         if mat.shape != (vec.shape[0], n_orb, n_orb):
@@ -279,7 +300,7 @@ class TightBindingModel:
             )
         pmat = None
         if position_matrices is not None:
-            pmat = np.asarray(position_matrices, dtype=complex)
+            pmat = _numbers(position_matrices, complex, "position_matrices")
             if pmat.shape != (vec.shape[0], n_orb, n_orb, dim):
                 raise ModelError(
                     f"position_matrices must have shape ({vec.shape[0]}, {n_orb}, {n_orb}, {dim})."
@@ -301,6 +322,10 @@ class TightBindingModel:
         return obj
 
     def _init_arrays(self, lat, pos, vec, mat, spin, gauge, name, parameters, pmat) -> None:  # noqa: ANN001
+        for label, value in (("hopping/on-site matrices H(R)", mat), ("spin matrices", spin),
+                             ("position matrices r(R)", pmat)):
+            if value is not None and not np.all(np.isfinite(value)):
+                raise ModelError(f"the {label} contain NaN or infinite values.")
         for key, value in (
             ("lattice", lat),
             ("positions", pos),
@@ -383,6 +408,38 @@ class TightBindingModel:
         cached = self.__dict__.get(cache_name)
         if cached is not None:
             return cached
+        y = self._half_term_blocks(order, connection)
+        y_dag = np.conj(np.swapaxes(y, -1, -2))
+        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * y.shape[0], -1)
+        stacked = np.ascontiguousarray(stacked).view(float)
+        object.__setattr__(self, cache_name, stacked)
+        return stacked
+
+    def grid_term_blocks(
+        self, order: int, connection: bool = False
+    ) -> tuple[np.ndarray, ComplexArray]:
+        """(R (nR', d) integers, Y (nR', n_terms * n * n) complex) with
+        Σ_R' Y(R') e^{ik·R'} = the Bloch sums of :meth:`bloch_blocks` (terms as in
+        :meth:`_stacked_blocks`): one R of every ±R pair with Y, its partner with Y^†
+        (R = 0 once with Y + Y^†, Y(0) halved). For separable sums on uniform meshes
+        (:mod:`qgmag.bands.grid_bloch`)."""
+        cache_name = f"_stack_grid_{order}_{int(connection)}"
+        cached = self.__dict__.get(cache_name)
+        if cached is not None:
+            return cached
+        idx, _ = self._half_r()
+        y = self._half_term_blocks(order, connection)
+        y_dag = np.conj(np.swapaxes(y, -1, -2))
+        vec = np.rint(self.hopping_vectors[idx]).astype(int)
+        zero = ~np.any(vec, axis=1)
+        rs = np.concatenate([vec, -vec[~zero]])
+        blocks = np.concatenate([np.where(zero[:, None, None, None], y + y_dag, y), y_dag[~zero]])
+        out = (rs, np.ascontiguousarray(blocks.reshape(rs.shape[0], -1)))
+        object.__setattr__(self, cache_name, out)
+        return out
+
+    def _half_term_blocks(self, order: int, connection: bool) -> ComplexArray:
+        """(nR/2, n_terms, n, n) term blocks Y(R) over one R per ±R pair, Y(0) halved."""
         idx, weight = self._half_r()
         t = self.hopping_matrices[idx] * weight[:, None, None]
         delta = self._delta[idx]
@@ -406,12 +463,7 @@ class TightBindingModel:
                 1j * (d3[..., a] * rt3[..., b] - d3[..., b] * rt3[..., a])
                 for a, b in ((1, 2), (2, 0), (0, 1))
             ]
-        y = np.stack(terms, axis=1)  # (nR/2, n_terms, n, n)
-        y_dag = np.conj(np.swapaxes(y, -1, -2))
-        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * t.shape[0], -1)
-        stacked = np.ascontiguousarray(stacked).view(float)
-        object.__setattr__(self, cache_name, stacked)
-        return stacked
+        return np.stack(terms, axis=1)  # (nR/2, n_terms, n, n)
 
     def bloch_blocks(
         self, kpoints: FloatArray, order: int = 1, connection: bool = False

@@ -5,15 +5,36 @@ and k (with the occupation kernel and k-weights) gives the observable up to a co
 factor. C = 3 for vectors (i = x, y, z) and 3·d for tensors (i, j) flattened i-major.
 Fermi-surface products are traces over degenerate sets (SPEC §2), so every integrand is
 gauge invariant once summed over a degenerate set.
+
+Integrands marked with :func:`row_bands` work on a band-windowed :class:`BandData`
+(only the bands that can be occupied, or lie near the Fermi level, as rows; see
+:mod:`qgmag.bands.engine`) and return (N, n_w, C) for the row bands; the driver uses a
+window only when every integrand of a run is so marked. An integrand that needs whole
+square band matrices (products X Y over every band pair) is left unmarked.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 
 from qgmag.bands.engine import BandData
 from qgmag.geometry import quantities as q
 from qgmag.models.base import FloatArray
+
+Fn = Callable[[BandData], FloatArray]
+
+
+def row_bands(fn: Fn) -> Fn:
+    """Mark an integrand as correct on a band-windowed BandData (rows n ⊂ bands)."""
+    fn.band_window = True  # type: ignore[attr-defined]
+    return fn
+
+
+def supports_band_window(fn: object) -> bool:
+    """Whether an integrand was marked with :func:`row_bands`."""
+    return bool(getattr(fn, "band_window", False))
 
 
 def _vector(v: FloatArray) -> FloatArray:
@@ -27,21 +48,25 @@ def _tensor(t: FloatArray, dim: int) -> FloatArray:
     return np.moveaxis(t, (0, 1), (2, 3)).reshape(t.shape[2], t.shape[3], -1)
 
 
+@row_bands
 def spin_expectation(bands: BandData) -> FloatArray:
     """<S_i/hbar>_n (dimensionless)."""
     return _vector(bands.spin_expectation)
 
 
+@row_bands
 def orbital_moment(bands: BandData) -> FloatArray:
     """m^i_n / (e/hbar) in eV·Å² (Eqs. 3-4, vector form)."""
     return _vector(q.orbital_moment_vector(bands))
 
 
+@row_bands
 def berry_curvature(bands: BandData) -> FloatArray:
     """Ω^i_n in Å² (vector form)."""
     return _vector(q.berry_curvature_vector(bands))
 
 
+@row_bands
 def spin_velocity(bands: BandData) -> FloatArray:
     """Tr_D[(S_i/hbar) ∂_j H] per band, eV·Å (Fermi-surface integrand of Eq. 6)."""
     return _tensor(
@@ -49,11 +74,14 @@ def spin_velocity(bands: BandData) -> FloatArray:
     )
 
 
-def spin_berry_curvature(bands: BandData) -> FloatArray:
-    """Φ^{ij}_n in hbar·Å/eV (Eq. 7)."""
-    return _tensor(q.spin_berry_curvature(bands), bands.dim)
+@row_bands
+def spin_berry_curvature(bands: BandData, broadening: float = 0.0) -> FloatArray:
+    """Φ^{ij}_n in hbar·Å/eV (Eq. 7), pairs split by less than ``broadening`` (eV) switched
+    off smoothly (:func:`qgmag.geometry.quantities.spin_berry_curvature`)."""
+    return _tensor(q.spin_berry_curvature(bands, broadening), bands.dim)
 
 
+@row_bands
 def orbital_moment_velocity(bands: BandData) -> FloatArray:
     """Tr_D[m_i ∂_j H]/(e/hbar) per band, eV²·Å³ (Fermi-surface integrand of Eq. 8)."""
     return _tensor(q.orbital_moment_velocity_trace(bands), bands.dim)
@@ -69,13 +97,15 @@ def magnetoelectric_interband(bands: BandData) -> FloatArray:
     return _tensor(q.MAGNETOELECTRIC_SIGN * q.magnetoelectric_interband_native(bands), bands.dim)
 
 
+@row_bands
 def magnetoelectric_dipole_by_parts(bands: BandData) -> FloatArray:
     """Metric-dipole term of F moved onto the occupation, per band, eV·Å³.
 
     ∫ -(1/2) ε_ilr ∂_l g^{rj}_n f0 = ∫ (1/2) ε_ilr g^{rj}_n (∂_l ε_n) f0', so this integrand
-    (times the physical sign) goes with the ``df0`` kernel.
+    (times the physical sign) goes with the ``df0`` kernel. Like every Fermi-surface
+    product it is a trace over the degenerate set, Tr_D[g^{rj} V^l]
+    (:func:`qgmag.geometry.quantities.metric_velocity_trace`), so it is gauge invariant.
     """
-    g = q.quantum_metric(bands)  # (3[r], 3[j], N, n)
-    vel = bands.band_velocity  # (3[l], N, n)
-    x = 0.5 * np.einsum("ilr,rjkn,lkn->ijkn", q.LEVI_CIVITA, g, vel, optimize=True)
+    gv = q.metric_velocity_trace(bands)  # (3[r], 3[j], 3[l], N, n)
+    x = 0.5 * np.einsum("ilr,rjlkn->ijkn", q.LEVI_CIVITA, gv, optimize=True)
     return _tensor(q.MAGNETOELECTRIC_SIGN * x, bands.dim)

@@ -33,6 +33,9 @@ class Term:
     kernel: str
     factor: Callable[[Parameters], float]
     needs_second_derivatives: bool = False
+    #: the integrand takes ``broadening`` (eV): it is evaluated once per distinct
+    #: broadening of the run (k_B T, or the smearing width at T = 0)
+    broadened: bool = False
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ _register(
         "intrinsic kinetic spin magnetization α_ij = -(g_s e μ_B/ħ) Σ_n ∫[dk] Φ^{ij}_n f0",
         "Eq. (7)",
         "tensor",
-        (Term("total", ig.spin_berry_curvature, "f0", _spin_int),),
+        (Term("total", ig.spin_berry_curvature, "f0", _spin_int, broadened=True),),
         _kinetic_units,
         (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
         needs_spin=True,

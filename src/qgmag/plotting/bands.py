@@ -22,8 +22,10 @@ from qgmag.plotting.style import (
     _colour_scale,
     _colourbar_label,
     _extend,
+    round_off_zero,
     save_figure,
     unit_label,
+    zero_label,
 )
 
 
@@ -120,9 +122,13 @@ def bands_figure(
         lo, hi = float(energy.min()) - pad, float(energy.max()) + pad
     visible = (energy >= lo) & (energy <= hi)
     cmap: Any
+    zero = None if quantity == "energy" else round_off_zero(values)
     if quantity == "energy":
         norm = Normalize(lo, hi)
         cmap, clipped, vmax = "viridis", False, 0.0
+    elif zero is not None:  # symmetry zero: the neutral colour, not noise at full scale
+        values = np.zeros_like(values)
+        norm, cmap, clipped, vmax = Normalize(-1.0, 1.0), "coolwarm", False, 0.0
     else:
         norm, cmap, clipped, vmax = _colour_scale(
             values[visible] if visible.any() else values, percentile, "coolwarm"
@@ -169,7 +175,10 @@ def bands_figure(
     ax.set_title((f"{name}: " if name else "") + f"bands coloured by {symbol}", fontsize="medium")
     if mappable is not None:
         cbar = fig.colorbar(mappable, ax=ax, extend=_extend(norm, clipped), pad=0.02)
-        cbar.set_label(_colourbar_label(symbol, units, clipped, vmax, averaged))
+        if zero is not None:
+            cbar.set_label(zero_label(symbol + averaged, units, zero))
+        else:
+            cbar.set_label(_colourbar_label(symbol, units, clipped, vmax, averaged))
     return fig
 
 

@@ -17,7 +17,14 @@ from qgmag.kspace.path import high_symmetry_points
 from qgmag.models.base import FloatArray, Model
 from qgmag.models.continuum import Box, ContinuumModel, Disk
 from qgmag.plotting.bands import _band_values, _check_quantity, degenerate_average
-from qgmag.plotting.style import _colour_scale, _colourbar_label, _extend, save_figure
+from qgmag.plotting.style import (
+    _colour_scale,
+    _colourbar_label,
+    _extend,
+    round_off_zero,
+    save_figure,
+    zero_label,
+)
 
 #: k-points per call of band_geometry in a BZ map (bounds the memory)
 _MAP_CHUNK = 20000
@@ -47,6 +54,40 @@ def wigner_seitz_2d(basis: FloatArray) -> FloatArray:
     if np.linalg.norm(c[0] - c[-1]) <= 1e-9 * np.max(np.abs(c)):
         c = c[:-1]
     return np.vstack([c, c[:1]])
+
+
+MAP_PLANES = ("reduced", "cartesian")
+
+
+def bz_section(recip: FloatArray, kz: float) -> FloatArray:
+    """Closed polygon (m, 2) of the first Brillouin zone cut by the plane k_z = kz (1/Å):
+    the points (x, y, kz) closer to Γ than to every G = n·b (|n_i| <= 2), by clipping a
+    square with the bisector half-planes x G_x + y G_y <= |G|²/2 - kz G_z."""
+    import itertools
+
+    size = 2.0 * float(np.max(np.linalg.norm(recip, axis=1)))
+    poly = [np.array(p) for p in ((-size, -size), (size, -size), (size, size), (-size, size))]
+    for n_vec in itertools.product(range(-2, 3), repeat=3):
+        if not any(n_vec):
+            continue
+        g = np.asarray(n_vec, float) @ recip
+        a, b, c = g[0], g[1], 0.5 * float(g @ g) - kz * g[2]
+
+        def inside(p: np.ndarray, a: float = a, b: float = b, c: float = c) -> bool:
+            return a * p[0] + b * p[1] <= c + 1e-12
+
+        clipped = []
+        for i, p in enumerate(poly):
+            q = poly[(i + 1) % len(poly)]
+            if inside(p):
+                clipped.append(p)
+            if inside(p) != inside(q):
+                t = (c - a * p[0] - b * p[1]) / (a * (q[0] - p[0]) + b * (q[1] - p[1]))
+                clipped.append(p + t * (q - p))
+        poly = clipped
+        if not poly:
+            raise QgmagError(f"the plane k_z = {kz:g} 1/Å does not cut the Brillouin zone.")
+    return np.array([*poly, poly[0]])
 
 
 def _map_plane(
@@ -97,6 +138,7 @@ def bz_map_figure(
     percentile: float = 99.5,
     symmetry: Any = None,
     mark: Any = None,
+    plane: str = "reduced",
 ) -> Figure:
     """Heat map of a band quantity on a Brillouin-zone plane (see :func:`plot_bz_map`)."""
     import qgmag
@@ -112,8 +154,17 @@ def bz_map_figure(
             f"band {band} does not exist: the model has {model.n_bands} bands "
             f"(0 to {model.n_bands - 1}); or leave band unset for the f0-weighted sum."
         )
+    if plane not in MAP_PLANES:
+        raise QgmagError(f"plane must be one of {MAP_PLANES}; got {plane!r}.")
     origin, u, v, lattice2d, axis_labels, plane_note = _map_plane(model, float(kz))
-    if lattice2d is not None:
+    if plane == "cartesian" and model.dim == 3 and not isinstance(model, ContinuumModel):
+        recip = np.asarray(model.reciprocal_lattice, dtype=float)
+        origin, u, v = np.array([0.0, 0.0, float(kz)]), np.eye(3)[0], np.eye(3)[1]
+        axis_labels = ("$k_x$ (1/Å)", "$k_y$ (1/Å)")
+        plane_note = f"Cartesian plane $k_z$ = {float(kz):g} 1/Å"
+        outline = bz_section(recip, float(kz))
+        lo_xy, hi_xy = outline.min(axis=0) * 1.06, outline.max(axis=0) * 1.06
+    elif lattice2d is not None:
         outline = wigner_seitz_2d(lattice2d)
         lo_xy, hi_xy = outline.min(axis=0) * 1.06, outline.max(axis=0) * 1.06
     else:
@@ -130,6 +181,14 @@ def bz_map_figure(
     counts = np.maximum(2, np.round(span / step).astype(int) + 1)
     xs = np.linspace(lo_xy[0], hi_xy[0], counts[0])
     ys = np.linspace(lo_xy[1], hi_xy[1], counts[1])
+    from qgmag.resources import check_memory
+
+    n_grid = int(counts[0]) * int(counts[1])
+    check_memory(
+        n_grid * 8 * 12.0 + min(n_grid, _MAP_CHUNK) * 16 * model.n_bands**2 * 90,
+        f"a {counts[0]} x {counts[1]} Brillouin-zone map",
+        "use a smaller map n (a few hundred points per direction resolve any plot).",
+    )
     gx, gy = np.meshgrid(xs, ys)
     k = origin + gx.ravel()[:, None] * u + gy.ravel()[:, None] * v
     names = list(dict.fromkeys(["energy", quantity]))
@@ -152,7 +211,11 @@ def bz_map_figure(
     if isinstance(model, ContinuumModel) and isinstance(model.domain, Disk):
         grid = np.where(np.hypot(gx, gy) <= model.domain.radius, grid, np.nan)
     cmap: Any
-    if quantity == "energy" and band is not None:
+    zero = None if quantity == "energy" else round_off_zero(grid)
+    if zero is not None:  # symmetry zero: the neutral colour, not noise at full scale
+        grid = np.where(np.isfinite(grid), 0.0, grid)
+        norm, cmap, clipped, vmax = Normalize(-1.0, 1.0), "RdBu_r", False, 0.0
+    elif quantity == "energy" and band is not None:
         finite = grid[np.isfinite(grid)]
         norm, clipped, vmax, cmap = Normalize(finite.min(), finite.max()), False, 0.0, "viridis"
     else:
@@ -193,7 +256,10 @@ def bz_map_figure(
         title += "\n" + ", ".join(details)
     ax.set_title(title, fontsize="medium")
     cbar = fig.colorbar(mesh, ax=ax, extend=_extend(norm, clipped))
-    cbar.set_label(_colourbar_label(cbar_symbol, units, clipped, vmax))
+    if zero is not None:
+        cbar.set_label(zero_label(cbar_symbol, units, zero))
+    else:
+        cbar.set_label(_colourbar_label(cbar_symbol, units, clipped, vmax))
     _fit_height(fig, ax)
     return fig
 
@@ -243,6 +309,7 @@ def plot_bz_map(
     kz: float = 0.0,
     n: int = 200,
     band: int | None = None,
+    plane: str = "reduced",
     outfile: str | os.PathLike[str],
     formats: Iterable[str] = ("png", "pdf"),
     symmetry: Any = None,
@@ -258,6 +325,9 @@ def plot_bz_map(
         T = 0) used when ``band`` is None.
     kz : 3D lattice models: the plane of b1, b2 at reduced coordinate k3 = kz (for a
         lattice with a3 ∥ z the plane k_z = kz·|b3|); 3D continuum models: k_z in 1/Å.
+    plane : 3D lattice models: "reduced" (the b1, b2 plane at k3 = kz, labelled "plane k3 =
+        kz (reduced)"; for bcc Fe not a Cartesian plane) or "cartesian" (the k_x, k_y plane
+        at k_z = kz in 1/Å, labelled so, with the zone section outlined).
     n : grid points along the longer side of the plotted region (same spacing along both).
     band : a band index (from 0, ascending energy; values averaged over degenerate sets),
         or None for the occupation-weighted sum Σ_n f0(ε_n - μ, T) X_n (what integrates
@@ -280,6 +350,7 @@ def plot_bz_map(
         temperature=temperature,
         kz=kz,
         n=n,
+        plane=plane,
         band=band,
         symmetry=_resolve_group(model, symmetry),
         mark=mark,

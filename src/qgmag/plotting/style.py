@@ -227,6 +227,24 @@ def _colour_scale(
     return Normalize(-limit, limit), cmap, clipped, limit
 
 
+#: |value| (in the plotted units: Å², μ_B, ħ·Å/eV, Å³, ...) below which a band quantity on a
+#: bands or map plot is zero to round-off: symmetry-forbidden components come out ~1e-15;
+#: genuine values of models with lattice constants of Å are many orders larger
+BAND_ROUND_OFF = 1e-10
+
+
+def round_off_zero(values: np.ndarray) -> float | None:
+    """The largest |value| if every finite value is zero to round-off, else None."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    top = float(np.max(np.abs(finite))) if finite.size else 0.0
+    return top if top < BAND_ROUND_OFF else None
+
+
+def zero_label(symbol: str, units: str, top: float) -> str:
+    """Colour-bar label of a quantity that is zero to round-off everywhere."""
+    return _with_units(symbol, units) + f"\nzero to round-off (|value| ≤ {top:.1g})"
+
+
 def _extend(norm: Normalize, clipped: bool) -> str:
     """Colour-bar extension arrows of a clipped scale."""
     if not clipped:

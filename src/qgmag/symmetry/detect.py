@@ -49,7 +49,13 @@ def default_quantities(model: Model, observables: Sequence[str] | None = None) -
     from qgmag.observables.registry import OBSERVABLES
     from qgmag.symmetry.tensors import TENSOR_KINDS, tensor_kind
 
-    names = list(observables) if observables is not None else list(TENSOR_KINDS)
+    # by default the linear responses and magnetizations: they already probe every operation
+    # on H, S and r; the E² integrands (1/Δ³, 1/Δ⁴ terms) are tested when they are requested
+    names = (
+        list(observables)
+        if observables is not None
+        else [n for n, kinds in TENSOR_KINDS.items() if kinds["*"].rank < 3]
+    )
     qs: list[Quantity] = [("band_velocity", _band_velocity, TensorKind(1, False, True), False)]
     seen: set[object] = set()
     for name in names:

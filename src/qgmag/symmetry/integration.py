@@ -27,7 +27,12 @@ from qgmag.symmetry.detect import (
 )
 from qgmag.symmetry.irreducible import irreducible_mesh
 from qgmag.symmetry.operations import MagneticGroup, SymmetryError
-from qgmag.symmetry.tensors import allowed_form, symmetrize_components, tensor_kind
+from qgmag.symmetry.tensors import (
+    allowed_form,
+    symmetrize_components,
+    tensor_kind,
+    variable_kinds,
+)
 
 SYMMETRY_MESHES = ("irreducible", "full")
 
@@ -73,12 +78,16 @@ class SymmetrySetup:
                 ds[f"{name}_forbidden"] = forbidden
                 ds[name].attrs["forbidden_max"] = float(np.max(np.abs(forbidden.values)))
         for name in observables:
-            form = allowed_form(tensor_kind(name), group=self.group)
             for var in [v for v in ds.data_vars if v == name or v.startswith(name + "_")]:
                 if var.endswith("_forbidden"):
                     continue
-                ds[var].attrs["allowed_mask"] = json.dumps(form.mask.astype(int).tolist())
-                ds[var].attrs["symmetry_relations"] = form.text()
+                forms = [allowed_form(k, group=self.group) for k in variable_kinds(name, var)]
+                mask = np.logical_or.reduce([f.mask for f in forms])
+                ds[var].attrs["allowed_mask"] = json.dumps(mask.astype(int).tolist())
+                ds[var].attrs["symmetry_relations"] = "; ".join(
+                    f"{f.kind.describe()}: {f.text()}" if len(forms) > 1 else f.text()
+                    for f in forms
+                )
         mesh = self.mesh
         ds.attrs.update(
             {

@@ -12,7 +12,7 @@ import numpy as np
 from qgmag.models.base import Model
 from qgmag.symmetry.detect import DEFAULT_TOLERANCE, model_group, symmetry_violations
 from qgmag.symmetry.operations import MagneticGroup, SymmetryError
-from qgmag.symmetry.tensors import TENSOR_KINDS, allowed_form
+from qgmag.symmetry.tensors import TENSOR_KINDS, TensorKind, allowed_form
 
 #: how each observable is printed: (symbol, component labels or None for the Cartesian ones)
 _LABELS = {
@@ -67,7 +67,6 @@ def symmetry_report(
         }
     from qgmag.observables.registry import OBSERVABLES
 
-    dims = (3, model.dim)
     forms = {}
     for name, kinds in TENSOR_KINDS.items():
         obs = OBSERVABLES.get(name)
@@ -75,24 +74,12 @@ def symmetry_report(
             (obs.only_2d and model.dim != 2) or (obs.needs_spin and model.spin is None)
         ):
             continue
-        kind = kinds["*"]
-        form = allowed_form(kind, group=group, dims=dims[: kind.rank] if kind.rank else None)
-        relations = list(form.relations)
-        if name in _LABELS:
-            symbol, labels = _LABELS[name]
-            relations = _vector_as_pairs(form.mask, form.basis, symbol, labels)
-        if name == "chern_number":
-            relations = ["allowed" if form.mask[2] else "0 (forbidden)"]
-        shown = form.basis
-        if kind.rank == 2:
-            shown = form.basis[:, :, : model.dim]
-        n_free = int(np.linalg.matrix_rank(shown.reshape(len(shown), -1))) if len(shown) else 0
-        forms[name] = {
-            "kind": kind.describe() + (" (σ^c of σ_ab)" if name in _LABELS else ""),
-            "n_free": n_free,
-            "relations": relations,
-            "allowed_mask": form.mask.astype(int).tolist(),
-        }
+        for part, kind in kinds.items():
+            if len(kinds) == 1:
+                key = name
+            else:  # parts of different time parity (E²: τ² and τ⁰ T-odd, τ¹ T-even)
+                key = f"{name} ({'tau2, tau0' if part == '*' else part} parts)"
+            forms[key] = _form_entry(name, kind, group, model.dim)
     return {
         "magnetic_point_group": group.name,
         "n_operations": len(group),
@@ -103,6 +90,29 @@ def symmetry_report(
         "max_violation": float(max([*violations.values(), *energy.values()], default=0.0)),
         "tolerance": tolerance,
         "forms": forms,
+    }
+
+
+def _form_entry(name: str, kind: TensorKind, group: MagneticGroup, dim: int) -> dict[str, Any]:
+    """Allowed form of one observable (or part) for the report: first index Cartesian, the
+    others over the model's field directions."""
+    dims = (3,) + (dim,) * (kind.rank - 1) if kind.rank else None
+    form = allowed_form(kind, group=group, dims=dims)
+    relations = list(form.relations)
+    if name in _LABELS:
+        symbol, labels = _LABELS[name]
+        relations = _vector_as_pairs(form.mask, form.basis, symbol, labels)
+    if name == "chern_number":
+        relations = ["allowed" if form.mask[2] else "0 (forbidden)"]
+    shown = form.basis
+    if kind.rank >= 2:
+        shown = form.basis[(slice(None), slice(None)) + (slice(0, dim),) * (kind.rank - 1)]
+    n_free = int(np.linalg.matrix_rank(shown.reshape(len(shown), -1))) if len(shown) else 0
+    return {
+        "kind": kind.describe() + (" (σ^c of σ_ab)" if name in _LABELS else ""),
+        "n_free": n_free,
+        "relations": relations,
+        "allowed_mask": form.mask.astype(int).tolist(),
     }
 
 

@@ -232,6 +232,10 @@ AXIAL_T_ODD_VECTOR = TensorKind(1, True, True, symbol="M")
 _AHC = TensorKind(1, True, True, symbol="σ")  # σ^c (c cyclic): the axial vector of σ_ab
 _T_EVEN_KINETIC = TensorKind(2, True, False, symbol="α")
 _T_ODD_KINETIC = TensorKind(2, True, True, symbol="α")
+_T_ODD_E2 = TensorKind(3, True, True, ((1, 2, 1),), symbol="χ")
+_T_EVEN_E2 = TensorKind(3, True, False, ((1, 2, 1),), symbol="χ")
+_T_ODD_E2_CURRENT = TensorKind(3, False, True, ((1, 2, 1),), symbol="σ")
+_T_EVEN_E2_CURRENT = TensorKind(3, False, False, ((1, 2, 1),), symbol="σ")
 
 #: observable name -> {term name or "*": TensorKind of its integrand (the stored components)}
 TENSOR_KINDS: dict[str, dict[str, TensorKind]] = {
@@ -243,7 +247,30 @@ TENSOR_KINDS: dict[str, dict[str, TensorKind]] = {
     "kinetic_spin_intrinsic": {"*": _T_ODD_KINETIC},
     "kinetic_orbital_extrinsic": {"*": _T_EVEN_KINETIC},
     "kinetic_orbital_intrinsic": {"*": _T_ODD_KINETIC},
+    # E² responses δO_i = χ_ijk E_j E_k (symmetric in j, k): the τ² (Drude) and τ⁰ parts are
+    # T-odd like the magnetization (or current) itself, the τ¹ part (dipole of the first-order
+    # field-induced moment) is T-even because τ is T-odd
+    "kinetic_spin_second_order": {"*": _T_ODD_E2, "tau1": _T_EVEN_E2},
+    "kinetic_orbital_second_order": {"*": _T_ODD_E2, "tau1": _T_EVEN_E2},
+    "nonlinear_current_second_order": {"*": _T_ODD_E2_CURRENT, "tau1": _T_EVEN_E2_CURRENT},
 }
+
+
+def observable_kinds(observable: str) -> dict[str, TensorKind]:
+    """Every distinct transformation of an observable's terms, by term name ("*" = default)."""
+    tensor_kind(observable)
+    return dict(TENSOR_KINDS[observable])
+
+
+def variable_kinds(observable: str, variable: str) -> list[TensorKind]:
+    """The transformations a result variable mixes: one for a part named after a term
+    (``<observable>_tau1``), all of the observable's kinds for its total."""
+    kinds = observable_kinds(observable)
+    part = variable[len(observable) + 1 :] if variable != observable else ""
+    part = part.removesuffix("_per_cell").removesuffix("_error")
+    if part:
+        return [kinds.get(part, kinds["*"])]
+    return list(dict.fromkeys(kinds.values()))
 
 
 def tensor_kind(observable: str, term: str = "*") -> TensorKind:
