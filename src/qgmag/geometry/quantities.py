@@ -70,13 +70,21 @@ def berry_curvature_vector(bands: BandData) -> FloatArray:
     """
     inv = bands.inverse_gap
     omega = -2.0 * _cross_im(bands, inv * inv)
-    if bands.full_connection:
+    if bands.full_connection and not bands.windowed:
         from qgmag.geometry.full_level import band_pairs, connection_pair_terms, pair_sums
 
         rows, cols = band_pairs(bands.n_bands)  # T_nm symmetric, inv antisymmetric
         weighted = 2.0 * inv[:, rows, cols] * connection_pair_terms(bands)
         omega += pair_sums(weighted, -weighted, rows, cols, bands.n_bands)
         omega += bands.position_curvature_diagonal
+    elif bands.full_connection:  # band window: rectangular (rows, all bands) matrices
+        v = bands.velocity_matrix
+        abar = bands.position_connection
+        omega += bands.position_curvature_diagonal
+        vr, vi, ar, ai = v.real, v.imag, abar.real, abar.imag
+        for c, (a, b) in enumerate(_CYCLIC):
+            cross = vr[a] * ar[b] + vi[a] * ai[b] - vr[b] * ar[a] - vi[b] * ai[a]
+            omega[c] += 2.0 * np.einsum("knm,knm->kn", cross, inv)
     return omega
 
 
