@@ -49,6 +49,10 @@ def test_windowed_rows_equal_unwindowed(fe, level):
     np.testing.assert_allclose(
         q.orbital_moment_vector(win), moment[..., rows], atol=1e-13 * np.abs(moment).max()
     )
+    trace = q.orbital_moment_velocity_trace(whole)
+    np.testing.assert_allclose(
+        q.orbital_moment_velocity_trace(win), trace[..., rows], atol=1e-13 * np.abs(trace).max()
+    )
     if level == "full":
         ext = external_orbital_moment(whole)
         np.testing.assert_allclose(
