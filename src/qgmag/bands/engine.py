@@ -128,10 +128,14 @@ class BandData:
                 self.energy, self._u, self.degeneracy_tol, gauge_rotation
             )
         self.rows = slice(0, self.energy.shape[1])
-        # the external orbital terms pair every band with every other (full_level.py):
-        # no band window for them
-        if energy_window is not None and not self.external_terms:
-            self.rows = band_window(self.energy, energy_window, self.degeneracy_tol)
+        if energy_window is not None:
+            rows = band_window(self.energy, energy_window, self.degeneracy_tol)
+            # the external orbital terms pair every band with every lower one
+            # (full_level.py): a window for them only from band 0 on ("lopez" formula)
+            if not self.external_terms or (
+                rows.start == 0 and getattr(model, "orbital_formula", "lopez") == "lopez"
+            ):
+                self.rows = rows
         self.windowed = self.rows != slice(0, self.energy.shape[1])
         # eigenvectors of the row bands, contiguous for BLAS
         self._uw = np.ascontiguousarray(self._u[:, :, self.rows]) if self.windowed else self._u

@@ -25,39 +25,109 @@ from __future__ import annotations
 import numpy as np
 
 from qgmag.bands.engine import BandData
-from qgmag.models.base import FloatArray
+from qgmag.models.base import ComplexArray, FloatArray
 
 _CYC = ((1, 2), (2, 0), (0, 1))
+
+
+def band_pairs(n: int, n_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs p = (n_p, l_p), n_p < l_p, of n bands with n_p < n_rows (default n): (rows n_p,
+    cols l_p). With a band window [0, n_rows) every pair that touches a row band is here."""
+    rows, cols = np.triu_indices(n, 1)
+    if n_rows is not None and n_rows < n:
+        keep = rows < n_rows
+        rows, cols = rows[keep], cols[keep]
+    return rows, cols
+
+
+def pairs_usable(bands: BandData) -> bool:
+    """The pair forms need every band below a row band as a row: no window or [0, stop)."""
+    return bands.rows.start == 0
+
+
+def pair_sums(
+    x: FloatArray, y: FloatArray, rows: np.ndarray, cols: np.ndarray, n: int
+) -> FloatArray:
+    """Σ_{p: n_p = n} x_p + Σ_{p: l_p = n} y_p for (..., N, P) pair arrays -> (..., N, n)
+    (scattered into an (n, n) array and summed: several times faster here than a GEMM with
+    the incidence matrices, which OpenBLAS runs badly for this shape)."""
+    full = np.zeros((*x.shape[:-1], n, n))
+    full[..., rows, cols] = x
+    full[..., cols, rows] = y
+    return full.sum(-1)
+
+
+def _rows_pairs(bands: BandData) -> tuple[np.ndarray, np.ndarray]:
+    return band_pairs(bands.n_bands, bands.n_rows)
+
+
+def connection_pair_terms(bands: BandData) -> FloatArray:
+    """T^c_p = Re[V^a_nl Ā^b_ln - V^b_nl Ā^a_ln] over pairs p = (n < l) (3[c], N, P), eV·Å².
+
+    T is symmetric in (n, l) (V, Ā Hermitian), so the upper pairs carry all of it; shared
+    by the full-connection Berry curvature and the external orbital moment (cached)."""
+    cache = bands.__dict__.setdefault("_pair_cache", {})
+    if "t" not in cache:
+        rows, cols = _rows_pairs(bands)
+        vr, vi = _gather(bands.velocity_matrix, rows, cols)
+        ar, ai = _gather(bands.position_connection, rows, cols)  # Ā_nl = conj(Ā_ln)
+        t = np.empty(vr.shape)
+        for c, (i, j) in enumerate(_CYC):
+            t[c] = vr[i] * ar[j] + vi[i] * ai[j] - vr[j] * ar[i] - vi[j] * ai[i]
+        cache.update(t=t, v=(vr, vi), a=(ar, ai))
+    return cache["t"]
+
+
+def _gather(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[FloatArray, FloatArray]:
+    """(Re, Im) of x[..., rows, cols] for a C-contiguous complex (..., n_w, n) array (one flat
+    take: fancy indexing on the strided .real/.imag views is several times slower)."""
+    n = x.shape[-1]
+    g = np.ascontiguousarray(x).reshape(*x.shape[:-2], -1)[..., rows * n + cols]
+    return g.real, g.imag
 
 
 def external_orbital_moment(bands: BandData) -> FloatArray:
     """The full-level moment minus the tight-binding one, (3[c], N, n) in eV·Å² over e/ħ.
 
-    With D_nl = -V_nl/(ε_n - ε_l): Z^c_nl = Re[D^a_nl B̄^b_ln - D^b_nl B̄^a_ln] and
-    W^c_nl = Re[D^a_nl Ā^b_ln - D^b_nl Ā^a_ln]; the cross term is Σ_l (Z - ε_n W)_nl and
-    the pair term P_nl = 2 (Z - ε_l W)_nl (real arithmetic, no complex temporaries).
+    With D_nl = -V_nl/(ε_n - ε_l) and B̃_ln = B̄_ln - ε_l Ā_ln, the cross and pair terms of
+    the module docstring add up, per band n, to
+    Σ_{l>n} M_nl - Σ_{l<n} M_ln + Σ_{l∉D(n)} T_nl with M^c_nl = Re[D^a_nl B̃^b_ln -
+    D^b_nl B̃^a_ln] and T of :func:`connection_pair_terms` (using (ε_l - ε_n) D_nl = V_nl),
+    so only the n < l pairs are formed (real arithmetic on (3, N, n(n-1)/2) arrays).
     """
     e = bands.energy
-    inv = bands.inverse_gap  # 1/(ε_n - ε_l), 0 in D(n)
-    v = bands.velocity_matrix
-    vr, vi = v.real, v.imag
-    abar_t = np.swapaxes(bands.position_connection, -1, -2)  # [n, l] = Ā_ln
-    bbar_t = np.swapaxes(bands.wannier_matrix("orbital_b"), -1, -2)
-    ar, ai, br, bi = abar_t.real, abar_t.imag, bbar_t.real, bbar_t.imag
-    cbar = bands.wannier_diagonal("orbital_c")
-    obar = bands.position_curvature_diagonal
-    below = np.tril(np.ones(e.shape[1:] * 2, dtype=bool), -1)[None]  # l < n
-    out = np.empty((3, *e.shape))
+    n, n_w = bands.n_bands, bands.n_rows  # a band window [0, n_w) keeps rows n < n_w
+    rows, cols = _rows_pairs(bands)
+    t = connection_pair_terms(bands)
+    cache = bands.__dict__["_pair_cache"]
+    (vr, vi), (ar, ai) = cache["v"], cache["a"]
+    minus_inv = -bands.inverse_gap[:, rows, cols]  # -1/(ε_n - ε_l), 0 in D(n)
+    dr, di = minus_inv * vr, minus_inv * vi  # D_nl
+    br, bi = _gather(_orbital_b_columns(bands), rows, cols)  # B̄_ln
+    e_l = e[:, cols]
+    br -= e_l * ar  # B̃_ln = B̄_ln - ε_l Ā_ln, Ā_ln = conj(Ā_nl)
+    bi += e_l * ai
+    m = np.empty(t.shape)
     for c, (a, b) in enumerate(_CYC):
-        z = -inv * (vr[a] * br[b] - vi[a] * bi[b] - vr[b] * br[a] + vi[b] * bi[a])
-        w = -inv * (vr[a] * ar[b] - vi[a] * ai[b] - vr[b] * ar[a] + vi[b] * ai[a])
-        cross = z.sum(-1) - e * w.sum(-1)
-        pair = z - w * e[:, None, :]  # Z_nl - ε_l W_nl
-        pair = (pair + np.swapaxes(pair, -1, -2)) * below
-        out[c] = 0.5 * (e * obar[c] - cbar[c]) + cross - pair.sum(-1)
+        m[c] = dr[a] * br[b] - di[a] * bi[b] - dr[b] * br[a] + di[b] * bi[a]
+    tm = t * (minus_inv != 0.0)
+    out = pair_sums(tm + m, tm - m, rows, cols, n)[..., :n_w]
+    local = bands.row_energy * bands.position_curvature_diagonal
+    out += 0.5 * (local - bands.wannier_diagonal("orbital_c"))
     if getattr(bands.model, "orbital_formula", "lopez") == "projected":
+        below = np.tril(np.ones((n, n), dtype=bool), -1)[None]  # l < n
         out += _projected_correction(bands, below)
     return out
+
+
+def _orbital_b_columns(bands: BandData) -> ComplexArray:
+    """X_nl = B̄_ln for the row bands n (3, N, n_w, n): the transpose of B̄ without a window,
+    else conj(U_w† B(k)† U) (B is not Hermitian, so rows of B̄ do not give its columns)."""
+    if not bands.windowed:
+        return np.swapaxes(bands.wannier_matrix("orbital_b"), -1, -2)
+    b_dag = np.conj(np.swapaxes(bands.model.wannier_blocks(bands.kpoints, "orbital_b"), -1, -2))
+    uw_dag = np.conj(np.swapaxes(bands._uw, -1, -2))
+    return np.conj(np.matmul(np.matmul(uw_dag, b_dag), bands._u))
 
 
 def _projected_correction(bands: BandData, below: np.ndarray) -> FloatArray:

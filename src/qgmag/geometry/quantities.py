@@ -70,7 +70,14 @@ def berry_curvature_vector(bands: BandData) -> FloatArray:
     """
     inv = bands.inverse_gap
     omega = -2.0 * _cross_im(bands, inv * inv)
-    if bands.full_connection:
+    from qgmag.geometry import full_level as fl
+
+    if bands.full_connection and fl.pairs_usable(bands):
+        rows, cols = fl.band_pairs(bands.n_bands, bands.n_rows)  # T_nm sym., inv antisym.
+        weighted = 2.0 * inv[:, rows, cols] * fl.connection_pair_terms(bands)
+        omega += fl.pair_sums(weighted, -weighted, rows, cols, bands.n_bands)[..., : bands.n_rows]
+        omega += bands.position_curvature_diagonal
+    elif bands.full_connection:  # window above band 0: rectangular (rows, all bands) matrices
         v = bands.velocity_matrix
         abar = bands.position_connection
         omega += bands.position_curvature_diagonal

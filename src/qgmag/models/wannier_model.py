@@ -200,15 +200,20 @@ class WannierModel(TightBindingModel):
         elif key == "orbital_c":
             src = self.orbital_c_matrices
             terms = [src[..., a] for a in range(3)]
-        else:  # B: Hermitian part and i × (anti-Hermitian part), both with Y(-R) = Y(R)^†
+        else:  # B is not Hermitian: rows B(R) + B(-R) (cos) and i(B(R) - B(-R)) (sin)
             src = self.orbital_b_matrices
-            index = {tuple(v): r for r, v in enumerate(self.hopping_vectors.tolist())}
-            partner = [index[tuple(-x for x in v)] for v in self.hopping_vectors.tolist()]
-            dag = np.conj(np.swapaxes(src[partner], 1, 2))
-            herm, anti = 0.5 * (src + dag), -0.5j * (src - dag)
-            terms = [herm[..., a] for a in range(3)] + [anti[..., a] for a in range(3)]
+            terms = []
         if src is None:
             raise ModelError(f"model {self.name!r} has no {key} matrices.")
+        if key == "orbital_b":
+            index = {tuple(v): r for r, v in enumerate(self.hopping_vectors.tolist())}
+            partner = [index[tuple(-x for x in v)] for v in self.hopping_vectors[idx].tolist()]
+            y = np.moveaxis(src[idx], -1, 1) * weight[:, None, None, None]  # (nR/2, 3, n, n)
+            y_minus = np.moveaxis(src[partner], -1, 1) * weight[:, None, None, None]
+            stacked = np.concatenate([y + y_minus, 1j * (y - y_minus)]).reshape(2 * idx.size, -1)
+            stacked = np.ascontiguousarray(stacked).view(float)
+            object.__setattr__(self, cache, stacked)
+            return stacked
         y = np.stack(terms, axis=1)[idx] * weight[:, None, None, None]
         y_dag = np.conj(np.swapaxes(y, -1, -2))
         stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * idx.size, -1)
@@ -225,10 +230,7 @@ class WannierModel(TightBindingModel):
         kr = k @ self._r_cart[idx].T
         trig = np.concatenate([np.cos(kr), np.sin(kr)], axis=1)
         full = (trig @ self._extra_stack(key)).view(complex).reshape(k.shape[0], -1, n, n)
-        full = np.moveaxis(full, 1, 0)
-        if key == "orbital_b":
-            return full[:3] + 1j * full[3:]
-        return full
+        return np.moveaxis(full, 1, 0)
 
     def summary(self) -> dict[str, object]:
         out = super().summary()
