@@ -27,6 +27,7 @@ from qgmag import constants as c
 from qgmag.bands.engine import BandData
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
+from qgmag.geometry.second_order_orbital import orbital_sea_weight
 from qgmag.models.base import FloatArray
 
 
@@ -118,6 +119,12 @@ def orbital_drude_itinerant_mass(bands: BandData) -> FloatArray:
 def orbital_dipole(bands: BandData) -> FloatArray:
     """½(v^j F^{ik} + v^k F^{ij})_n/(e/ħ) (eV·Å⁴), weight of f0' (F physical sign)."""
     return rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
+
+
+def orbital_sea(bands: BandData) -> FloatArray:
+    """X^{i,jk}_n (Å⁴/eV), weight of f0 (τ⁰ Fermi sea: -(ħ/e) ∂_B of the filled-band BCP sum,
+    :mod:`qgmag.geometry.second_order_orbital`); δM = +(e/ħ) e² E E Σ f0 X."""
+    return rank3(orbital_sea_weight(bands), bands.dim)
 
 
 def orbital_surface(bands: BandData) -> FloatArray:
@@ -213,11 +220,10 @@ def _units(three_d: str, two_d: str) -> Callable[[int], str]:
 
 
 SECOND_ORDER_PARTS = ("tau2", "tau1", "tau0", "tau0_sea", "tau0_surface")
-#: the τ⁰ Fermi-sea orbital term is not implemented: the orbital tensor lacks it
-ORBITAL_TAU0_SEA_MISSING = (
-    "kinetic_orbital_second_order does not include the tau^0 Fermi-sea (intrinsic) orbital term, "
-    "the only part that survives in insulators; its total is tau2 + tau1 + tau0_surface "
-    "(see docs/observables/kinetic_orbital_second_order.md)."
+#: what is checked of the orbital τ⁰ term (docs/observables/kinetic_orbital_second_order.md)
+ORBITAL_TAU0_SCOPE = (
+    "the orbital tau^0 term is exact for insulators at T = 0 (checked against magnetic "
+    "supercells); in metals its Fermi-surface part holds only <m> eps^(2) (unverified)"
 )
 
 
@@ -246,7 +252,8 @@ def second_order_observables(observable: type, term: type) -> list[object]:
     orbital = observable(
         "kinetic_orbital_second_order",
         "E² kinetic orbital magnetization δM_i = χ_ijk E_j E_k: τ² (Drude, local + itinerant), "
-        "τ (dipole of F) and the τ⁰ Fermi-surface term; WITHOUT the τ⁰ Fermi-sea term",
+        "τ (dipole of F) and τ⁰ (Fermi sea: B-derivative of the filled-band BCP sum, + Fermi "
+        "surface); " + ORBITAL_TAU0_SCOPE,
         "E2_NOTES §1; docs/observables/kinetic_orbital_second_order.md",
         "rank3",
         (
@@ -263,12 +270,12 @@ def second_order_observables(observable: type, term: type) -> list[object]:
                 True,
             ),
             term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
+            term("tau0_sea", orbital_sea, "f0", orbital_factor(0), True),
             term("tau0_surface", orbital_surface, "df0", orbital_factor(0)),
         ),
         mag_units,
         per_cell,
-        extra_outputs=("tau2", "tau1", "tau0", "tau0_surface"),
-        warning=ORBITAL_TAU0_SEA_MISSING,
+        extra_outputs=SECOND_ORDER_PARTS,
     )
     current = observable(
         "nonlinear_current_second_order",
