@@ -42,9 +42,7 @@ def magnet() -> TightBindingModel:
 @pytest.fixture(scope="module")
 def insulator(magnet) -> object:
     """All parts at μ mid-gap, T = 0 (Gaussian smearing far from every band)."""
-    return qgmag.compute(
-        magnet, [SPIN, ORB], mu=0.1, kmesh=(40, 40), smearing=("gaussian", 0.02)
-    )
+    return qgmag.compute(magnet, [SPIN, ORB], mu=0.1, kmesh=(40, 40), smearing=("gaussian", 0.02))
 
 
 def _kpoints(n=30, dim=2, seed=0):

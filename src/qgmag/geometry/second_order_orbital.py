@@ -37,10 +37,10 @@ for _a, _b, _c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
     _LEVI[_a, _b, _c], _LEVI[_b, _a, _c] = 1.0, -1.0
 
 
-def _circles(bands: BandData, n_points: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _circles(
+    e: np.ndarray, deg: np.ndarray, n_points: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Circle nodes z (N, n, S), weights dz/2πi (N, n, S) around each band, set sizes (N, n)."""
-    e = bands.energy
-    deg = bands.degenerate
     dist = np.abs(e[:, :, None] - e[:, None, :])
     dist = np.where(deg, np.inf, dist)
     radius = np.min(dist, axis=-1) / 3.0 if e.shape[-1] > 1 else np.ones_like(e)
@@ -52,18 +52,39 @@ def _circles(bands: BandData, n_points: int) -> tuple[np.ndarray, np.ndarray, np
     return z, weight, deg.sum(axis=-1)
 
 
+#: complex entries of one (k, circle, node, n, n) work array (bounded memory, ~32 MiB)
+_BLOCK_ENTRIES = 2 * 2**20
+
+
 def orbital_sea_weight(bands: BandData, n_points: int = N_CIRCLE_POINTS) -> FloatArray:
     """X^{i,jk}_n (3[i], 3[j], 3[k], N, n), Å⁴/eV: residue weight of the orbital τ⁰ sea.
 
     Σ_n f0(ε_n) X^{i,jk}_n summed over the mesh ([dk] average per cell) is the
     coefficient Q with ∂P_jk/∂B_i = -(e/ħ) Q (module docstring). Degenerate sets share
     their residue equally. Needs ``bands`` built with ``need_second_derivatives=True``.
+    Work arrays are processed in k-blocks of bounded size.
     """
     dim = bands.dim
-    v = bands.velocity_matrix[:dim]  # (d, N, n, n)
-    w = bands.second_derivative_matrix[:dim, :dim]
-    z, weight, set_size = _circles(bands, n_points)
-    g = 1.0 / (z[..., None] - bands.energy[:, None, None, :])  # (N, n_c, S, n)
+    v_all = bands.velocity_matrix[:dim]
+    w_all = bands.second_derivative_matrix[:dim, :dim]
+    e_all, deg_all = bands.energy, bands.degenerate
+    n = e_all.shape[-1]
+    size = max(1, _BLOCK_ENTRIES // (n_points * n**3))
+    out = np.zeros((3, 3, 3, *e_all.shape))
+    for start in range(0, e_all.shape[0], size):
+        sl = slice(start, start + size)
+        out[..., sl, :] = _weights(
+            e_all[sl], deg_all[sl], v_all[:, sl], w_all[:, :, sl], dim, n_points
+        )
+    return out
+
+
+def _weights(
+    energy: np.ndarray, deg: np.ndarray, v: np.ndarray, w: np.ndarray, dim: int, n_points: int
+) -> FloatArray:
+    """:func:`orbital_sea_weight` for one k-block."""
+    z, weight, set_size = _circles(energy, deg, n_points)
+    g = 1.0 / (z[..., None] - energy[:, None, None, :])  # (N, n_c, S, n)
     # broadcast operators over (circle, node): (N, 1, 1, n, n)
     vv = [x[:, None, None] for x in v]
     ww = [[w[a, b][:, None, None] for b in range(dim)] for a in range(dim)]
@@ -85,7 +106,7 @@ def orbital_sea_weight(bands: BandData, n_points: int = N_CIRCLE_POINTS) -> Floa
     g3mat = lg(eye, 3)
     dg = [rg(lg(vv[a])) for a in range(dim)]  # G V_a G
     dg3 = [rg(dg[a], 2) + rg(lg(dg[a])) + lg(dg[a], 2) for a in range(dim)]
-    out = np.zeros((3, 3, 3, *bands.energy.shape))
+    out = np.zeros((3, 3, 3, *energy.shape))
     for i in range(3):
         pairs = [(a, b, _LEVI[a, b, i]) for a in range(dim) for b in range(dim)]
         pairs = [(a, b, s) for a, b, s in pairs if s != 0.0]
@@ -94,8 +115,13 @@ def orbital_sea_weight(bands: BandData, n_points: int = N_CIRCLE_POINTS) -> Floa
         g1 = sum(0.5j * s * np.matmul(dg[a], rg(vv[b])) for a, b, s in pairs)  # G V_a G V_b G
         c1 = rg(g1, 2) + rg(lg(g1)) + lg(g1, 2)
         c1 = c1 + sum(
-            0.5j * s * (rg(np.matmul(dg[a], dg[b])) + np.matmul(rg(dg[a]), dg[b])
-                        + lg(np.matmul(dg[a], dg[b])))
+            0.5j
+            * s
+            * (
+                rg(np.matmul(dg[a], dg[b]))
+                + np.matmul(rg(dg[a]), dg[b])
+                + lg(np.matmul(dg[a], dg[b]))
+            )
             for a, b, s in pairs
         )
         for j in range(dim):

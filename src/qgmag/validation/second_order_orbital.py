@@ -74,7 +74,9 @@ def orbital_polarizability_response(
         slopes.append((vals[0] - vals[1]) / (2 * _field_tesla(model, p, q_max)))
     table = list(slopes)
     for level in range(1, len(table)):
-        table = [(4**level * table[i] - table[i + 1]) / (4**level - 1) for i in range(len(table) - 1)]
+        table = [
+            (4**level * table[i] - table[i + 1]) / (4**level - 1) for i in range(len(table) - 1)
+        ]
     return table[0], np.array(slopes)
 
 
