@@ -18,8 +18,8 @@ is the per-band weight X^{i,jk}_n (Å⁴/eV, :func:`orbital_sea_weight`), such t
     ∂P_jk/∂B_i = -(e/ħ) Σ_occ ∫[dk] X^{i,jk}_n,    δM_i = -∂F^(2)/∂B_i = (e/ħ) e² E_jE_k Σ_occ ∫ X,
 
 exact for an insulator at T = 0 (μ in the gap). Each residue is evaluated by the
-trapezoidal rule on a circle around ε_n of radius a third of the distance to the nearest
-band outside D(n) (error ~ n_points⁶ 3^-n_points). Checked against Peierls magnetic supercells
+trapezoidal rule on a circle around ε_n of radius a quarter of the distance to the nearest
+band outside D(n) (error ~ n_points⁶ 4^-n_points). Checked against Peierls magnetic supercells
 (:mod:`qgmag.validation.second_order_orbital`). Needs V and W = U†∂_a∂_bH U.
 """
 
@@ -30,8 +30,8 @@ import numpy as np
 from qgmag.bands.engine import BandData
 from qgmag.models.base import FloatArray
 
-#: points of the trapezoidal rule on each residue circle (error ~ N⁶ 3**-N)
-N_CIRCLE_POINTS = 32
+#: points of the trapezoidal rule on each residue circle (error ~ N⁶ 4**-N)
+N_CIRCLE_POINTS = 24
 _LEVI = np.zeros((3, 3, 3))
 for _a, _b, _c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
     _LEVI[_a, _b, _c], _LEVI[_b, _a, _c] = 1.0, -1.0
@@ -43,7 +43,7 @@ def _circles(
     """Circle nodes z (N, n, S), weights dz/2πi (N, n, S) around each band, set sizes (N, n)."""
     dist = np.abs(e[:, :, None] - e[:, None, :])
     dist = np.where(deg, np.inf, dist)
-    radius = np.min(dist, axis=-1) / 3.0 if e.shape[-1] > 1 else np.ones_like(e)
+    radius = np.min(dist, axis=-1) / 4.0 if e.shape[-1] > 1 else np.ones_like(e)
     radius = np.where(np.isfinite(radius), radius, 1.0)
     theta = 2.0 * np.pi * (np.arange(n_points) + 0.5) / n_points
     unit = np.exp(1j * theta)

@@ -19,12 +19,14 @@ in native units; each Term's factor converts to SI (A·m/V² in 3D, A·m²/V² i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
+from qgmag.errors import QgmagWarning
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
 from qgmag.geometry.second_order_orbital import orbital_sea_weight
@@ -121,9 +123,22 @@ def orbital_dipole(bands: BandData) -> FloatArray:
     return rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
 
 
+#: above this many bands the orbital τ⁰ sea is skipped (its cost grows as n⁴, docs page)
+MAX_ORBITAL_SEA_BANDS = 6
+ORBITAL_SEA_SKIPPED = (
+    "kinetic_orbital_second_order: the tau^0 Fermi-sea orbital term is skipped for models with "
+    f"more than {MAX_ORBITAL_SEA_BANDS} bands (its cost grows as n^4); the total and _tau0 lack "
+    "it (see docs/observables/kinetic_orbital_second_order.md)."
+)
+
+
 def orbital_sea(bands: BandData) -> FloatArray:
     """X^{i,jk}_n (Å⁴/eV), weight of f0 (τ⁰ Fermi sea: -(ħ/e) ∂_B of the filled-band BCP sum,
-    :mod:`qgmag.geometry.second_order_orbital`); δM = +(e/ħ) e² E E Σ f0 X."""
+    :mod:`qgmag.geometry.second_order_orbital`); δM = +(e/ħ) e² E E Σ f0 X. Zero, with a
+    QgmagWarning, for models with more than MAX_ORBITAL_SEA_BANDS bands."""
+    if bands.n_bands > MAX_ORBITAL_SEA_BANDS:
+        warnings.warn(ORBITAL_SEA_SKIPPED, QgmagWarning, stacklevel=2)
+        return np.zeros((*bands.energy.shape, 3 * bands.dim * bands.dim))
     return rank3(orbital_sea_weight(bands), bands.dim)
 
 
@@ -223,7 +238,8 @@ SECOND_ORDER_PARTS = ("tau2", "tau1", "tau0", "tau0_sea", "tau0_surface")
 #: what is checked of the orbital τ⁰ term (docs/observables/kinetic_orbital_second_order.md)
 ORBITAL_TAU0_SCOPE = (
     "the orbital tau^0 term is exact for insulators at T = 0 (checked against magnetic "
-    "supercells); in metals its Fermi-surface part holds only <m> eps^(2) (unverified)"
+    "supercells); in metals its Fermi-surface part holds only <m> eps^(2) (unverified); "
+    f"the sea is skipped (warning) above {MAX_ORBITAL_SEA_BANDS} bands"
 )
 
 
