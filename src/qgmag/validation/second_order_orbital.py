@@ -67,10 +67,12 @@ def orbital_polarizability_response(
     k0 = np.zeros((1, 2)) + 0.1  # any supercell momentum gives the same filled-band sum
     slopes = []
     for p in steps:
+        # flux p/q_max = 1/q in the smaller supercell q = q_max/p when p divides q_max
+        num, q = (1, q_max // p) if q_max % p == 0 else (p, q_max)
         vals = []
         for sign in (1, -1):
-            sc = magnetic_supercell(model, sign * p, q_max)
-            vals.append(polarizability(sc, n_occupied * q_max, k0) / q_max)
+            sc = magnetic_supercell(model, sign * num, q)
+            vals.append(polarizability(sc, n_occupied * q, k0) / q)
         slopes.append((vals[0] - vals[1]) / (2 * _field_tesla(model, p, q_max)))
     table = list(slopes)
     for level in range(1, len(table)):
