@@ -19,14 +19,17 @@ in native units; each Term's factor converts to SI (A·m/V² in 3D, A·m²/V² i
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
+from qgmag.errors import QgmagWarning
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
+from qgmag.geometry.second_order_orbital import orbital_sea_weight
 from qgmag.models.base import FloatArray
 
 
@@ -118,6 +121,25 @@ def orbital_drude_itinerant_mass(bands: BandData) -> FloatArray:
 def orbital_dipole(bands: BandData) -> FloatArray:
     """½(v^j F^{ik} + v^k F^{ij})_n/(e/ħ) (eV·Å⁴), weight of f0' (F physical sign)."""
     return rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
+
+
+#: above this many bands the orbital τ⁰ sea is skipped (its cost grows as n⁴, docs page)
+MAX_ORBITAL_SEA_BANDS = 6
+ORBITAL_SEA_SKIPPED = (
+    "kinetic_orbital_second_order: the tau^0 Fermi-sea orbital term is skipped for models with "
+    f"more than {MAX_ORBITAL_SEA_BANDS} bands (its cost grows as n^4); the total and _tau0 lack "
+    "it (see docs/observables/kinetic_orbital_second_order.md)."
+)
+
+
+def orbital_sea(bands: BandData) -> FloatArray:
+    """X^{i,jk}_n (Å⁴/eV), weight of f0 (τ⁰ Fermi sea: -(ħ/e) ∂_B of the filled-band BCP sum,
+    :mod:`qgmag.geometry.second_order_orbital`); δM = +(e/ħ) e² E E Σ f0 X. Zero, with a
+    QgmagWarning, for models with more than MAX_ORBITAL_SEA_BANDS bands."""
+    if bands.n_bands > MAX_ORBITAL_SEA_BANDS:
+        warnings.warn(ORBITAL_SEA_SKIPPED, QgmagWarning, stacklevel=2)
+        return np.zeros((*bands.energy.shape, 3 * bands.dim * bands.dim))
+    return rank3(orbital_sea_weight(bands), bands.dim)
 
 
 def orbital_surface(bands: BandData) -> FloatArray:
@@ -213,11 +235,11 @@ def _units(three_d: str, two_d: str) -> Callable[[int], str]:
 
 
 SECOND_ORDER_PARTS = ("tau2", "tau1", "tau0", "tau0_sea", "tau0_surface")
-#: the τ⁰ Fermi-sea orbital term is not implemented: the orbital tensor lacks it
-ORBITAL_TAU0_SEA_MISSING = (
-    "kinetic_orbital_second_order does not include the tau^0 Fermi-sea (intrinsic) orbital term, "
-    "the only part that survives in insulators; its total is tau2 + tau1 + tau0_surface "
-    "(see docs/observables/kinetic_orbital_second_order.md)."
+#: what is checked of the orbital τ⁰ term (docs/observables/kinetic_orbital_second_order.md)
+ORBITAL_TAU0_SCOPE = (
+    "the orbital tau^0 term is exact for insulators at T = 0 (checked against magnetic "
+    "supercells); in metals its Fermi-surface part holds only <m> eps^(2) (unverified); "
+    f"the sea is skipped (warning) above {MAX_ORBITAL_SEA_BANDS} bands"
 )
 
 
@@ -246,7 +268,8 @@ def second_order_observables(observable: type, term: type) -> list[object]:
     orbital = observable(
         "kinetic_orbital_second_order",
         "E² kinetic orbital magnetization δM_i = χ_ijk E_j E_k: τ² (Drude, local + itinerant), "
-        "τ (dipole of F) and the τ⁰ Fermi-surface term; WITHOUT the τ⁰ Fermi-sea term",
+        "τ (dipole of F) and τ⁰ (Fermi sea: B-derivative of the filled-band BCP sum, + Fermi "
+        "surface); " + ORBITAL_TAU0_SCOPE,
         "E2_NOTES §1; docs/observables/kinetic_orbital_second_order.md",
         "rank3",
         (
@@ -263,12 +286,12 @@ def second_order_observables(observable: type, term: type) -> list[object]:
                 True,
             ),
             term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
+            term("tau0_sea", orbital_sea, "f0", orbital_factor(0), True),
             term("tau0_surface", orbital_surface, "df0", orbital_factor(0)),
         ),
         mag_units,
         per_cell,
-        extra_outputs=("tau2", "tau1", "tau0", "tau0_surface"),
-        warning=ORBITAL_TAU0_SEA_MISSING,
+        extra_outputs=SECOND_ORDER_PARTS,
     )
     current = observable(
         "nonlinear_current_second_order",
