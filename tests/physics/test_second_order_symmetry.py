@@ -63,7 +63,7 @@ def _fe(path):
 def _compute(model, quantities, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", qgmag.QgmagWarning)
-        return qgmag.compute(model, quantities, **kw)
+        return qgmag.compute(model, quantities, allow_coarse_mesh=True, **kw)
 
 
 @pytest.mark.parametrize("case", ["magnet", "fe"])
