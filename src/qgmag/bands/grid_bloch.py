@@ -82,21 +82,9 @@ def grid_bloch_blocks(
     full = full.reshape(lines.size * line, -1)[offset : offset + (stop - start)]
     nk = stop - start
     blocks = np.moveaxis(full.reshape(nk, -1, n, n), 1, 0)  # (n_terms, N, n, n)
-    d = int(model.dim)  # type: ignore[attr-defined]
-    out: dict[str, ComplexArray | None] = {"h": blocks[0], "d2h": None, "phase": None}
-    out["dh"] = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
-    pos = 1 + d if order >= 1 else 1
-    if order >= 2:
-        d2h = np.empty((d, d, nk, n, n), dtype=complex)
-        for a in range(d):
-            for b in range(a, d):
-                d2h[a, b] = blocks[pos]
-                d2h[b, a] = blocks[pos]
-                pos += 1
-        out["d2h"] = d2h
-    if connection:
-        out["connection"] = blocks[pos : pos + 3]
-        out["connection_curl"] = blocks[pos + 3 : pos + 6]
+    from qgmag.models.tight_binding import unpack_bloch_terms
+
+    out = unpack_bloch_terms(blocks, int(model.dim), order, connection)  # type: ignore[attr-defined]
     if getattr(model, "gauge", None) == "atomic":
         k, _ = mesh.chunk(start, stop)
         out["phase"] = np.exp(1j * (k @ model._tau.T))  # type: ignore[attr-defined]

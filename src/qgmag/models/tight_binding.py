@@ -488,20 +488,7 @@ class TightBindingModel:
         trig = np.concatenate([np.cos(kr), np.sin(kr)], axis=1)
         full = (trig @ self._stacked_blocks(order, connection)).view(complex)
         blocks = np.moveaxis(full.reshape(nk, -1, n, n), 1, 0)  # (n_terms, N, n, n)
-        out: dict[str, ComplexArray | None] = {"h": blocks[0], "d2h": None, "phase": None}
-        out["dh"] = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
-        pos = 1 + d if order >= 1 else 1
-        if order >= 2:
-            d2h = np.empty((d, d, nk, n, n), dtype=complex)
-            for a in range(d):
-                for b in range(a, d):
-                    d2h[a, b] = blocks[pos]
-                    d2h[b, a] = blocks[pos]
-                    pos += 1
-            out["d2h"] = d2h
-        if connection:
-            out["connection"] = blocks[pos : pos + 3]
-            out["connection_curl"] = blocks[pos + 3 : pos + 6]
+        out = unpack_bloch_terms(blocks, d, order, connection)
         if self.gauge == "atomic":
             out["phase"] = np.exp(1j * (k @ self._tau.T))  # (N, n)
         return out
@@ -553,3 +540,27 @@ class TightBindingModel:
     def __setstate__(self, state: dict[str, Any]) -> None:
         for k, v in state.items():
             object.__setattr__(self, k, v)
+
+
+def unpack_bloch_terms(
+    blocks: ComplexArray, d: int, order: int, connection: bool
+) -> dict[str, ComplexArray | None]:
+    """The stacked Bloch sums (n_terms, N, n, n) in the order of ``_stacked_blocks`` (H,
+    ∂_a H, the distinct ∂_a∂_b H with a <= b, then A^W and its curl) as the dict of
+    :meth:`TightBindingModel.bloch_blocks` ("phase" left None)."""
+    nk, n = blocks.shape[1], blocks.shape[-1]
+    out: dict[str, ComplexArray | None] = {"h": blocks[0], "d2h": None, "phase": None}
+    out["dh"] = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
+    pos = 1 + d if order >= 1 else 1
+    if order >= 2:
+        d2h = np.empty((d, d, nk, n, n), dtype=complex)
+        for a in range(d):
+            for b in range(a, d):
+                d2h[a, b] = blocks[pos]
+                d2h[b, a] = blocks[pos]
+                pos += 1
+        out["d2h"] = d2h
+    if connection:
+        out["connection"] = blocks[pos : pos + 3]
+        out["connection_curl"] = blocks[pos + 3 : pos + 6]
+    return out
