@@ -107,6 +107,7 @@ class BandData:
 
             out = grid_bloch_blocks(model, *mesh_range, order, self.full_connection)
         self.separable_sums = out is not None
+        self._mesh_range = mesh_range if self.separable_sums else None
         if out is None and blocks_fn is not None:
             out = blocks_fn(self.kpoints, order, connection=self.full_connection)
         if out is not None:
@@ -273,14 +274,26 @@ class BandData:
         cache = self.__dict__.setdefault("_wannier_cache", {})
         if key in cache:
             return np.real(self.diagonal(cache[key]))
-        return self._eigen_diagonal(self.model.wannier_blocks(self.kpoints, key))
+        return self._eigen_diagonal(self.wannier_blocks(key))
+
+    def wannier_blocks(self, key: str) -> ComplexArray:
+        """Σ_R e^{ik·R} X(R) (3, N, n, n) of a WannierModel's matrices (``key`` as in
+        :meth:`~qgmag.models.wannier_model.WannierModel.wannier_blocks`), by separable sums
+        where the chunk is on a uniform mesh and that is faster (the same sums)."""
+        if self._mesh_range is not None:
+            from qgmag.bands.grid_bloch import grid_wannier_blocks
+
+            out = grid_wannier_blocks(self.model, *self._mesh_range, key)
+            if out is not None:
+                return out
+        return self.model.wannier_blocks(self.kpoints, key)
 
     def wannier_matrix(self, key: str) -> ComplexArray:
         """U† X(k) U (3, N, n, n) for a WannierModel's "orbital_b" (B̄, eV·Å), "orbital_c"
         (C̄, eV·Å²) or "spin" (S/ħ) matrices, computed once per chunk."""
         cache = self.__dict__.setdefault("_wannier_cache", {})
         if key not in cache:
-            cache[key] = self._to_eigenbasis(self.model.wannier_blocks(self.kpoints, key))
+            cache[key] = self._to_eigenbasis(self.wannier_blocks(key))
         return cache[key]
 
     @property

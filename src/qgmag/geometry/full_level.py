@@ -125,7 +125,7 @@ def _orbital_b_columns(bands: BandData) -> ComplexArray:
     else conj(U_w† B(k)† U) (B is not Hermitian, so rows of B̄ do not give its columns)."""
     if not bands.windowed:
         return np.swapaxes(bands.wannier_matrix("orbital_b"), -1, -2)
-    b_dag = np.conj(np.swapaxes(bands.model.wannier_blocks(bands.kpoints, "orbital_b"), -1, -2))
+    b_dag = np.conj(np.swapaxes(bands.wannier_blocks("orbital_b"), -1, -2))
     uw_dag = np.conj(np.swapaxes(bands._uw, -1, -2))
     return np.conj(np.matmul(np.matmul(uw_dag, b_dag), bands._u))
 
