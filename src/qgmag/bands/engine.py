@@ -194,7 +194,12 @@ class BandData:
         """(U_w† op) U for op (..., N, n, n) given in the basis of the eigen-solve
         (U_w = U without a band window; the same order of products either way, so a
         window changes no kept number, not even by round-off)."""
-        return np.matmul(np.matmul(np.conj(np.swapaxes(self._uw, -1, -2)), op), self._u)
+        return np.matmul(np.matmul(self._uw_dagger, op), self._u)
+
+    @cached_property
+    def _uw_dagger(self) -> ComplexArray:
+        """U_w† (N, n_w, n), contiguous: formed once per chunk, shared by every transform."""
+        return np.ascontiguousarray(np.conj(np.swapaxes(self._uw, -1, -2)))
 
     @cached_property
     def velocity_matrix(self) -> ComplexArray:
