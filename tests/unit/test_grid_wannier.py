@@ -79,3 +79,25 @@ def test_full_level_integration_equal_with_and_without_separable_sums(fe_run):
         for key, ref in b.sums.items():
             scale = np.max(np.abs(ref)) or 1.0
             np.testing.assert_allclose(a.sums[key], ref, rtol=0, atol=2e-12 * scale, err_msg=key)
+
+
+@pytest.mark.parametrize("window", [None, (-np.inf, 0.0)])
+def test_eigen_diagonal_equals_the_diagonal_of_the_transform(window):
+    from qgmag.bands.engine import BandData
+    from qgmag.models import lattice_models
+
+    model = lattice_models.weyl_lattice()
+    rng = np.random.default_rng(3)
+    k = rng.uniform(-1.0, 1.0, size=(70, 3))  # 70 = 2 blocks of 32 + 6
+    bands = BandData(model, k, energy_window=window)
+    assert bands.windowed == (window is not None)
+    n = model.n_bands
+    x = rng.normal(size=(3, 70, n, n)) + 1j * rng.normal(size=(3, 70, n, n))
+    x = x + np.conj(np.swapaxes(x, -1, -2))
+    u = bands._u
+    full = np.conj(np.swapaxes(u, -1, -2)) @ x @ u
+    ref = np.real(np.diagonal(full, axis1=-2, axis2=-1))[..., bands.rows]
+    got = bands._eigen_diagonal(x)
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+    got_view = bands._eigen_diagonal(np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, 1)), 1, 0))
+    np.testing.assert_allclose(got_view, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
