@@ -31,8 +31,6 @@ from qgmag.models.base import ComplexArray, FloatArray, Model, as_kpoints
 DEFAULT_DEGENERACY_TOL = 1e-6
 #: degeneracy tolerances at or above this (eV) merge distinct bands: refused
 MAX_DEGENERACY_TOL = 0.1
-#: k-points per block of the row projectors of :meth:`BandData._eigen_diagonal` (in cache)
-EIGEN_DIAGONAL_BLOCK = 32
 
 
 def check_degeneracy_tol(degeneracy_tol: object) -> float:
@@ -262,26 +260,12 @@ class BandData:
 
     def _eigen_diagonal(self, op: ComplexArray) -> FloatArray:
         """Re diag(U† op U) (..., N, n_w) of the row bands without the full transform (op
-        Hermitian): with the row projectors Q^n_ij = U_in conj(U_jn),
-        Re diag(U† X U)_n = Σ_ij [Re Q^n_ij Re X_ij + Im Q^n_ij Im X_ij], one real product
-        per k of Q (n_w, 2n²) with the matrices of op at that k (2n², T). Q is formed in
-        blocks of EIGEN_DIAGONAL_BLOCK k-points that stay in cache (half the work of
-        op·U_w, and no (N, n_w, n, n) array in memory)."""
-        lead, n, nk, nw = op.shape[:-3], self.n_bands, self.n_k, self.n_rows
-        x = np.moveaxis(op.reshape(-1, *op.shape[-3:]), 0, 1)  # (N, T, n, n)
-        if x.strides[-1] != x.itemsize or x.strides[-2] != n * x.itemsize:
-            x = np.ascontiguousarray(x)
-        xf = np.swapaxes(x.view(float).reshape(nk, -1, 2 * n * n), 1, 2)  # (N, 2n², T)
-        ut = np.swapaxes(self._uw, -1, -2)  # (N, n_w, n): U_in
-        out = np.empty((nk, nw, xf.shape[-1]))
-        block = min(EIGEN_DIAGONAL_BLOCK, nk)
-        q = np.empty((block, nw, n, n), dtype=complex)
-        for s in range(0, nk, block):
-            e = min(s + block, nk)
-            qb = q[: e - s]
-            np.multiply(ut[s:e, :, :, None], np.conj(ut[s:e, :, None, :]), out=qb)
-            np.matmul(qb.view(float).reshape(e - s, nw, -1), xf[s:e], out=out[s:e])
-        return np.ascontiguousarray(np.moveaxis(out, 2, 0)).reshape(*lead, nk, nw)
+        Hermitian)."""
+        u = self._uw
+        ou = np.matmul(op, u)
+        return np.einsum("kin,...kin->...kn", u.real, ou.real) + np.einsum(
+            "kin,...kin->...kn", u.imag, ou.imag
+        )
 
     @cached_property
     def position_curvature_diagonal(self) -> FloatArray:
