@@ -88,7 +88,7 @@ def test_eigen_diagonal_equals_the_diagonal_of_the_transform(window):
 
     model = lattice_models.weyl_lattice()
     rng = np.random.default_rng(3)
-    k = rng.uniform(-1.0, 1.0, size=(70, 3))  # 70 = 2 blocks of 32 + 6
+    k = rng.uniform(-1.0, 1.0, size=(70, 3))
     bands = BandData(model, k, energy_window=window)
     assert bands.windowed == (window is not None)
     n = model.n_bands
