@@ -107,6 +107,7 @@ class BandData:
 
             out = grid_bloch_blocks(model, *mesh_range, order, self.full_connection)
         self.separable_sums = out is not None
+        self._mesh_range = mesh_range if self.separable_sums else None
         if out is None and blocks_fn is not None:
             out = blocks_fn(self.kpoints, order, connection=self.full_connection)
         if out is not None:
@@ -193,7 +194,12 @@ class BandData:
         """(U_w† op) U for op (..., N, n, n) given in the basis of the eigen-solve
         (U_w = U without a band window; the same order of products either way, so a
         window changes no kept number, not even by round-off)."""
-        return np.matmul(np.matmul(np.conj(np.swapaxes(self._uw, -1, -2)), op), self._u)
+        return np.matmul(np.matmul(self._uw_dagger, op), self._u)
+
+    @cached_property
+    def _uw_dagger(self) -> ComplexArray:
+        """U_w† (N, n_w, n), contiguous: formed once per chunk, shared by every transform."""
+        return np.ascontiguousarray(np.conj(np.swapaxes(self._uw, -1, -2)))
 
     @cached_property
     def velocity_matrix(self) -> ComplexArray:
@@ -273,14 +279,26 @@ class BandData:
         cache = self.__dict__.setdefault("_wannier_cache", {})
         if key in cache:
             return np.real(self.diagonal(cache[key]))
-        return self._eigen_diagonal(self.model.wannier_blocks(self.kpoints, key))
+        return self._eigen_diagonal(self.wannier_blocks(key))
+
+    def wannier_blocks(self, key: str) -> ComplexArray:
+        """Σ_R e^{ik·R} X(R) (3, N, n, n) of a WannierModel's matrices (``key`` as in
+        :meth:`~qgmag.models.wannier_model.WannierModel.wannier_blocks`), by separable sums
+        where the chunk is on a uniform mesh and that is faster (the same sums)."""
+        if self._mesh_range is not None:
+            from qgmag.bands.grid_bloch import grid_wannier_blocks
+
+            out = grid_wannier_blocks(self.model, *self._mesh_range, key)
+            if out is not None:
+                return out
+        return self.model.wannier_blocks(self.kpoints, key)
 
     def wannier_matrix(self, key: str) -> ComplexArray:
         """U† X(k) U (3, N, n, n) for a WannierModel's "orbital_b" (B̄, eV·Å), "orbital_c"
         (C̄, eV·Å²) or "spin" (S/ħ) matrices, computed once per chunk."""
         cache = self.__dict__.setdefault("_wannier_cache", {})
         if key not in cache:
-            cache[key] = self._to_eigenbasis(self.model.wannier_blocks(self.kpoints, key))
+            cache[key] = self._to_eigenbasis(self.wannier_blocks(key))
         return cache[key]
 
     @property

@@ -18,9 +18,11 @@ FFT needs the whole mesh in memory at once (2.6 GB for Fe 50³), which the chunk
 bounded-memory design rules out; both are GEMMs here (one BLAS call per R_l group and
 one batched call per chunk).
 
-:func:`grid_bloch_blocks` returns None when the separable route does not apply (not a
-tight-binding model, not a uniform mesh) or is estimated slower than the direct sums
-(:func:`separable_is_faster`); the caller then uses ``model.bloch_blocks``.
+:func:`grid_wannier_blocks` does the same for the Wannier matrices S(R), B(R), C(R) of
+a :class:`~qgmag.models.wannier_model.WannierModel`. Both return None when the separable
+route does not apply (not a tight-binding model, not a uniform mesh) or is estimated
+slower than the direct sums (:func:`separable_is_faster`); the caller then uses
+``model.bloch_blocks`` / ``model.wannier_blocks``.
 """
 
 from __future__ import annotations
@@ -51,19 +53,15 @@ def separable_is_faster(n_points: int, n_lines: int, n_r: int, n_r_last: int, li
     return separable < SEPARABLE_MAX_COST_RATIO * direct
 
 
-def grid_bloch_blocks(
-    model: object, mesh: object, start: int, stop: int, order: int = 1, connection: bool = False
-) -> dict[str, ComplexArray | None] | None:
-    """The dict of ``model.bloch_blocks(k, order, connection)`` for mesh points [start,
-    stop) of a uniform mesh by separable sums, or None where that is not the faster or
-    not a possible route."""
-    if not isinstance(mesh, UniformMesh) or not hasattr(model, "grid_term_blocks"):
-        return None
-    rs, y = model.grid_term_blocks(order, connection)  # type: ignore[attr-defined]
+def separable_sum(
+    mesh: UniformMesh, start: int, stop: int, rs: np.ndarray, y: ComplexArray
+) -> ComplexArray | None:
+    """Σ_R e^{2πi f(k)·R} Y(R) (N, n_cols) for mesh points [start, stop) by separable sums
+    along mesh lines, for integer R ``rs`` (n_R, d) and ``y`` (n_R, n_cols); None where the
+    direct sum is estimated faster (:func:`separable_is_faster`)."""
     lines, offset, line = chunk_lines(mesh, start, stop)
     r_last = rs[:, -1]
     groups = np.unique(r_last)
-    n = int(model.n_bands)  # type: ignore[attr-defined]
     if not separable_is_faster(stop - start, lines.size, rs.shape[0], groups.size, line):
         return None
     counts = np.asarray(mesh.counts)
@@ -78,8 +76,23 @@ def grid_bloch_blocks(
         w[:, g] = phase_lead[:, sel] @ y[sel]
     f_last = (np.arange(line) + s) / counts[-1]
     phase_last = np.exp(2j * np.pi * np.outer(f_last, groups))  # (line, G)
-    full = np.matmul(phase_last[None], w)  # (L, line, n_terms n²)
-    full = full.reshape(lines.size * line, -1)[offset : offset + (stop - start)]
+    full = np.matmul(phase_last[None], w)  # (L, line, n_cols)
+    return full.reshape(lines.size * line, -1)[offset : offset + (stop - start)]
+
+
+def grid_bloch_blocks(
+    model: object, mesh: object, start: int, stop: int, order: int = 1, connection: bool = False
+) -> dict[str, ComplexArray | None] | None:
+    """The dict of ``model.bloch_blocks(k, order, connection)`` for mesh points [start,
+    stop) of a uniform mesh by separable sums, or None where that is not the faster or
+    not a possible route."""
+    if not isinstance(mesh, UniformMesh) or not hasattr(model, "grid_term_blocks"):
+        return None
+    rs, y = model.grid_term_blocks(order, connection)  # type: ignore[attr-defined]
+    full = separable_sum(mesh, start, stop, rs, y)
+    if full is None:
+        return None
+    n = int(model.n_bands)  # type: ignore[attr-defined]
     nk = stop - start
     blocks = np.moveaxis(full.reshape(nk, -1, n, n), 1, 0)  # (n_terms, N, n, n)
     from qgmag.models.tight_binding import unpack_bloch_terms
@@ -89,3 +102,19 @@ def grid_bloch_blocks(
         k, _ = mesh.chunk(start, stop)
         out["phase"] = np.exp(1j * (k @ model._tau.T))  # type: ignore[attr-defined]
     return out
+
+
+def grid_wannier_blocks(
+    model: object, mesh: object, start: int, stop: int, key: str
+) -> ComplexArray | None:
+    """``model.wannier_blocks(k, key)`` (3, N, n, n) of a WannierModel for mesh points
+    [start, stop) by separable sums, or None where that is not the faster or not a
+    possible route."""
+    if not isinstance(mesh, UniformMesh) or not hasattr(model, "grid_wannier_terms"):
+        return None
+    rs, y = model.grid_wannier_terms(key)  # type: ignore[attr-defined]
+    full = separable_sum(mesh, start, stop, rs, y)
+    if full is None:
+        return None
+    n = int(model.n_bands)  # type: ignore[attr-defined]
+    return np.moveaxis(full.reshape(stop - start, -1, n, n), 1, 0)

@@ -46,15 +46,32 @@ def pairs_usable(bands: BandData) -> bool:
 
 
 def pair_sums(
-    x: FloatArray, y: FloatArray, rows: np.ndarray, cols: np.ndarray, n: int
+    x: FloatArray,
+    y: FloatArray,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    n_out: int | None = None,
 ) -> FloatArray:
-    """Σ_{p: n_p = n} x_p + Σ_{p: l_p = n} y_p for (..., N, P) pair arrays -> (..., N, n)
-    (scattered into an (n, n) array and summed: several times faster here than a GEMM with
-    the incidence matrices, which OpenBLAS runs badly for this shape)."""
-    full = np.zeros((*x.shape[:-1], n, n))
-    full[..., rows, cols] = x
-    full[..., cols, rows] = y
-    return full.sum(-1)
+    """Σ_{p: n_p = n} x_p + Σ_{p: l_p = n} y_p for (..., N, P) pair arrays -> (..., N, n_out)
+    for the bands n < n_out (default n). Segment sums (``np.add.reduceat``) over the pairs
+    sorted by band: several times faster here than scattering into (n, n) arrays or a
+    GEMM with the incidence matrices."""
+    n_out = n if n_out is None else n_out
+    out = np.zeros((*x.shape[:-1], n_out))
+    for values, band in ((x, rows), (y, cols)):
+        keep = np.flatnonzero(band < n_out)
+        order = keep[np.argsort(band[keep], kind="stable")]
+        if order.size == 0:
+            continue
+        sorted_band = band[order]
+        starts = np.flatnonzero(np.r_[True, sorted_band[1:] != sorted_band[:-1]])
+        if order.size == band.size and np.all(order == np.arange(band.size)):
+            part = values  # already sorted (the rows of np.triu_indices)
+        else:
+            part = values[..., order]
+        out[..., sorted_band[starts]] += np.add.reduceat(part, starts, axis=-1)
+    return out
 
 
 def _rows_pairs(bands: BandData) -> tuple[np.ndarray, np.ndarray]:
@@ -69,21 +86,42 @@ def connection_pair_terms(bands: BandData) -> FloatArray:
     cache = bands.__dict__.setdefault("_pair_cache", {})
     if "t" not in cache:
         rows, cols = _rows_pairs(bands)
-        vr, vi = _gather(bands.velocity_matrix, rows, cols)
-        ar, ai = _gather(bands.position_connection, rows, cols)  # Ā_nl = conj(Ā_ln)
-        t = np.empty(vr.shape)
-        for c, (i, j) in enumerate(_CYC):
-            t[c] = vr[i] * ar[j] + vi[i] * ai[j] - vr[j] * ar[i] - vi[j] * ai[i]
-        cache.update(t=t, v=(vr, vi), a=(ar, ai))
+        v = _gather_pairs(bands.velocity_matrix, rows, cols)
+        a = _gather_pairs(bands.position_connection, rows, cols)  # Ā_nl = conj(Ā_ln)
+        cache.update(t=_real_cross(v, a), v=v, a=a)
     return cache["t"]
 
 
-def _gather(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> tuple[FloatArray, FloatArray]:
-    """(Re, Im) of x[..., rows, cols] for a C-contiguous complex (..., n_w, n) array (one flat
-    take: fancy indexing on the strided .real/.imag views is several times slower)."""
+def pair_inverse_gap(bands: BandData) -> FloatArray:
+    """1/(ε_n - ε_l) over the pairs p = (n < l) (N, P), 1/eV, 0 inside degenerate sets
+    (cached)."""
+    cache = bands.__dict__.setdefault("_pair_cache", {})
+    if "inv" not in cache:
+        rows, cols = _rows_pairs(bands)
+        cache["inv"] = _gather_pairs(bands.inverse_gap, rows, cols)
+    return cache["inv"]
+
+
+def _gather_pairs(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """x[..., rows, cols] for a (..., n_w, n) array by one flat take (fancy indexing on two
+    axes, or on the strided .real/.imag views, is several times slower)."""
     n = x.shape[-1]
-    g = np.ascontiguousarray(x).reshape(*x.shape[:-2], -1)[..., rows * n + cols]
-    return g.real, g.imag
+    return np.ascontiguousarray(x).reshape(*x.shape[:-2], -1)[..., rows * n + cols]
+
+
+def _real_cross(x: ComplexArray, y: ComplexArray) -> FloatArray:
+    """Re[x^a conj(y^b) - x^b conj(y^a)] for (a, b, c) cyclic, (3[c], ...) from (3, ...)
+    complex arrays (in place on the real and imaginary views: no complex temporaries)."""
+    xr, xi, yr, yi = x.real, x.imag, y.real, y.imag
+    out = np.empty(xr.shape)
+    tmp = np.empty(xr.shape[1:])
+    for c, (a, b) in enumerate(_CYC):
+        o = out[c]
+        np.multiply(xr[a], yr[b], out=o)
+        o += np.multiply(xi[a], yi[b], out=tmp)
+        o -= np.multiply(xr[b], yr[a], out=tmp)
+        o -= np.multiply(xi[b], yi[a], out=tmp)
+    return out
 
 
 def external_orbital_moment(bands: BandData) -> FloatArray:
@@ -94,24 +132,19 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     Σ_{l>n} M_nl - Σ_{l<n} M_ln + Σ_{l∉D(n)} T_nl with M^c_nl = Re[D^a_nl B̃^b_ln -
     D^b_nl B̃^a_ln] and T of :func:`connection_pair_terms` (using (ε_l - ε_n) D_nl = V_nl),
     so only the n < l pairs are formed (real arithmetic on (3, N, n(n-1)/2) arrays).
+    With G_nl = conj(B̄_ln) (:func:`_orbital_b_dagger_rows`), B̃_ln = conj(G_nl - ε_l Ā_nl)
+    and M_nl = -(1/(ε_n - ε_l)) (X_nl - ε_l T_nl), X^c = Re[V^a conj(G^b) - V^b conj(G^a)].
     """
-    e = bands.energy
     n, n_w = bands.n_bands, bands.n_rows  # a band window [0, n_w) keeps rows n < n_w
     rows, cols = _rows_pairs(bands)
     t = connection_pair_terms(bands)
-    cache = bands.__dict__["_pair_cache"]
-    (vr, vi), (ar, ai) = cache["v"], cache["a"]
-    minus_inv = -bands.inverse_gap[:, rows, cols]  # -1/(ε_n - ε_l), 0 in D(n)
-    dr, di = minus_inv * vr, minus_inv * vi  # D_nl
-    br, bi = _gather(_orbital_b_columns(bands), rows, cols)  # B̄_ln
-    e_l = e[:, cols]
-    br -= e_l * ar  # B̃_ln = B̄_ln - ε_l Ā_ln, Ā_ln = conj(Ā_nl)
-    bi += e_l * ai
-    m = np.empty(t.shape)
-    for c, (a, b) in enumerate(_CYC):
-        m[c] = dr[a] * br[b] - di[a] * bi[b] - dr[b] * br[a] + di[b] * bi[a]
-    tm = t * (minus_inv != 0.0)
-    out = pair_sums(tm + m, tm - m, rows, cols, n)[..., :n_w]
+    inv = pair_inverse_gap(bands)  # 1/(ε_n - ε_l), 0 in D(n)
+    g = _gather_pairs(_orbital_b_dagger_rows(bands), rows, cols)  # conj(B̄_ln)
+    m = _real_cross(bands.__dict__["_pair_cache"]["v"], g)
+    m -= bands.energy[:, cols] * t
+    m *= -inv
+    tm = t * (inv != 0.0)
+    out = pair_sums(tm + m, tm - m, rows, cols, n, n_w)
     local = bands.row_energy * bands.position_curvature_diagonal
     out += 0.5 * (local - bands.wannier_diagonal("orbital_c"))
     if getattr(bands.model, "orbital_formula", "lopez") == "projected":
@@ -120,14 +153,11 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     return out
 
 
-def _orbital_b_columns(bands: BandData) -> ComplexArray:
-    """X_nl = B̄_ln for the row bands n (3, N, n_w, n): the transpose of B̄ without a window,
-    else conj(U_w† B(k)† U) (B is not Hermitian, so rows of B̄ do not give its columns)."""
-    if not bands.windowed:
-        return np.swapaxes(bands.wannier_matrix("orbital_b"), -1, -2)
-    b_dag = np.conj(np.swapaxes(bands.model.wannier_blocks(bands.kpoints, "orbital_b"), -1, -2))
-    uw_dag = np.conj(np.swapaxes(bands._uw, -1, -2))
-    return np.conj(np.matmul(np.matmul(uw_dag, b_dag), bands._u))
+def _orbital_b_dagger_rows(bands: BandData) -> ComplexArray:
+    """X_nl = conj(B̄_ln) = (U_w† B(k)^† U)_nl for the row bands n (3, N, n_w, n), eV·Å:
+    B is not Hermitian, so the columns of B̄ come from the rows of U† B^† U (B(k)^† summed
+    directly from B(-R)^†, no conjugate-transpose passes)."""
+    return bands._to_eigenbasis(bands.wannier_blocks("orbital_b_dagger"))
 
 
 def _projected_correction(bands: BandData, below: np.ndarray) -> FloatArray:

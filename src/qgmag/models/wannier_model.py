@@ -205,11 +205,12 @@ class WannierModel(TightBindingModel):
             terms = []
         if src is None:
             raise ModelError(f"model {self.name!r} has no {key} matrices.")
-        if key == "orbital_b":
-            index = {tuple(v): r for r, v in enumerate(self.hopping_vectors.tolist())}
-            partner = [index[tuple(-x for x in v)] for v in self.hopping_vectors[idx].tolist()]
+        if key in ("orbital_b", "orbital_b_dagger"):
+            partner = self._minus_r()[idx]
             y = np.moveaxis(src[idx], -1, 1) * weight[:, None, None, None]  # (nR/2, 3, n, n)
             y_minus = np.moveaxis(src[partner], -1, 1) * weight[:, None, None, None]
+            if key == "orbital_b_dagger":  # B'(R) = B(-R)^† sums to B(k)^†
+                y, y_minus = np.conj(np.swapaxes(y_minus, -1, -2)), np.conj(np.swapaxes(y, -1, -2))
             stacked = np.concatenate([y + y_minus, 1j * (y - y_minus)]).reshape(2 * idx.size, -1)
             stacked = np.ascontiguousarray(stacked).view(float)
             object.__setattr__(self, cache, stacked)
@@ -221,9 +222,50 @@ class WannierModel(TightBindingModel):
         object.__setattr__(self, cache, stacked)
         return stacked
 
+    def _minus_r(self) -> np.ndarray:
+        """(nR,) index of -R for every R of ``hopping_vectors``."""
+        index = {tuple(v): r for r, v in enumerate(self.hopping_vectors.tolist())}
+        return np.array([index[tuple(-x for x in v)] for v in self.hopping_vectors.tolist()])
+
+    def grid_wannier_terms(self, key: str) -> tuple[np.ndarray, ComplexArray]:
+        """(R (nR', d) integers, Y (nR', 3 n n)) with Σ_R' Y(R') e^{ik·R'} =
+        :meth:`wannier_blocks` (k, key), for separable sums on uniform meshes
+        (:func:`qgmag.bands.grid_bloch.grid_wannier_blocks`). Hermitian S, C: one R of
+        every ±R pair with X, its partner with X^† (as :meth:`grid_term_blocks`); B: every
+        R with B(R); B^† ("orbital_b_dagger"): every R with B(-R)^†."""
+        cache = f"_stack_grid_extra_{key}"
+        cached = self.__dict__.get(cache)
+        if cached is not None:
+            return cached
+        src = {
+            "spin": self.spin_matrices,
+            "orbital_c": self.orbital_c_matrices,
+            "orbital_b": self.orbital_b_matrices,
+            "orbital_b_dagger": self.orbital_b_matrices,
+        }.get(key)
+        if src is None:
+            raise ModelError(f"model {self.name!r} has no {key} matrices.")
+        x = np.moveaxis(src, -1, 1)  # (nR, 3, n, n)
+        vec = np.rint(self.hopping_vectors).astype(int)
+        if key == "orbital_b":
+            rs, y = vec, x
+        elif key == "orbital_b_dagger":
+            rs, y = vec, np.conj(np.swapaxes(x[self._minus_r()], -1, -2))
+        else:
+            idx, weight = self._half_r()
+            y = x[idx] * weight[:, None, None, None]
+            y_dag = np.conj(np.swapaxes(y, -1, -2))
+            zero = ~np.any(vec[idx], axis=1)
+            rs = np.concatenate([vec[idx], -vec[idx][~zero]])
+            y = np.concatenate([np.where(zero[:, None, None, None], y + y_dag, y), y_dag[~zero]])
+        out = (rs, np.ascontiguousarray(y.reshape(rs.shape[0], -1)))
+        object.__setattr__(self, cache, out)
+        return out
+
     def wannier_blocks(self, kpoints: FloatArray, key: str) -> ComplexArray:
-        """Σ_R e^{ik·R} X(R) (3, N, n, n) for key "orbital_b", "orbital_c" or "spin", in the
-        basis of :meth:`bloch_blocks` (eigenvalues/U† X U as in the atomic gauge)."""
+        """Σ_R e^{ik·R} X(R) (3, N, n, n) for key "orbital_b", "orbital_b_dagger" (B(k)^†),
+        "orbital_c" or "spin", in the basis of :meth:`bloch_blocks` (eigenvalues/U† X U as
+        in the atomic gauge)."""
         k = as_kpoints(kpoints, self.dim)
         n = self.n_bands
         idx, _ = self._half_r()
