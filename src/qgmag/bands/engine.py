@@ -241,11 +241,20 @@ class BandData:
             )
         out = np.zeros((3, 3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
         pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
-        unique = self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
+        unique = self.second_derivative_pairs
         for (a, b), w in zip(pairs, unique, strict=True):  # ∂a∂b H = ∂b∂a H: 6 of 9
             out[a, b] = w
             out[b, a] = w
         return out
+
+    @cached_property
+    def second_derivative_pairs(self) -> ComplexArray:
+        """W^{ab} for a <= b < dim in the order (0,0), (0,1), ... (d(d+1)/2, N, n, n),
+        eV·Å²: the distinct components of :attr:`second_derivative_matrix`."""
+        if self._d2h is None:
+            self.second_derivative_matrix  # noqa: B018  (raises the explanatory error)
+        pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
+        return self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
 
     @cached_property
     def band_velocity(self) -> FloatArray:
