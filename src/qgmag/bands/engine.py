@@ -323,6 +323,13 @@ class BandData:
         spin = self.model.spin
         if spin is None:
             self.spin_matrix  # noqa: B018  (raises the explanatory error)
+        spin = np.asarray(spin)
+        rows, cols = np.nonzero(np.any(spin != 0, axis=0))
+        if rows.size <= spin.shape[-1] ** 2 // 4:  # sparse S (e.g. σ/2 per spinor pair)
+            # <n|S_a|n> = Re Σ_(i,j) S_a,ij conj(u_in) u_jn over the nonzero entries only
+            ue = self._uw if self._phase is None else np.conj(self._phase)[:, :, None] * self._uw
+            pairs = np.conj(ue[:, rows, :]) * ue[:, cols, :]  # (N, nnz, n_w)
+            return np.moveaxis(np.matmul(spin[:, rows, cols], pairs).real, 1, 0)
         u = self.eigenvectors
         if self.windowed:
             uw = u[:, :, self.rows]

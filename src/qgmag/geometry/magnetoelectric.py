@@ -101,7 +101,9 @@ def magnetoelectric_tensor(bands: BandData) -> FloatArray:
         if d2h is None:
             bands.second_derivative_matrix  # noqa: B018  (raises the explanatory error)
         uh = np.conj(np.swapaxes(u, -1, -2))
-        half = np.matmul(uh, np.stack([d2h[a, b] for a, b in pairs]))  # (P, N, n, i)
+        half = np.empty((len(pairs), n_k, n, n), dtype=complex)  # (U† ∂_j∂_l H)_ni
+        for p, (a, b) in enumerate(pairs):
+            np.matmul(uh, d2h[a, b], out=half[p])
         ue_t = np.conj(np.matmul(np.conj(e), np.swapaxes(u, -1, -2)))  # conj((U E^r)^T)
         wp = np.einsum(
             "pknmz,rknmz->prkn",

@@ -1,11 +1,13 @@
-"""The product-sharing F tensor and Fermi-surface trace equal their term-by-term references.
+"""Fast paths equal their references: the product-sharing F tensor, the Fermi-surface
+trace Tr_D[m v] and the sparse spin expectation.
 
 References (the earlier code paths, kept in qgmag.geometry.quantities):
 ``magnetoelectric_tensor_reference`` (interband term + metric dipole of Eq. 10 formed
 separately) and ``degenerate_trace_product(orbital_moment_matrix_native, V)`` for
 Tr_D[m v]. The fast paths reorder the same sums, so they must agree to round-off, also
 with degenerate sets (PT-symmetric antiferromagnet: every band doubly degenerate) and
-with random unitaries inside the sets.
+with random unitaries inside the sets. The spin expectation over the nonzero entries of a
+sparse S equals the diagonal of the dense U† S U.
 """
 
 from __future__ import annotations
@@ -95,3 +97,23 @@ def test_f_tensor_and_trace_equal_reference_on_wannier_models(shared_data, path,
     trace = q.orbital_moment_velocity_trace(a)
     want = q.degenerate_trace_product(q.orbital_moment_matrix_native(b), b.velocity_matrix, b)
     _assert_equal(trace, want)
+
+
+@pytest.mark.filterwarnings("ignore::qgmag.errors.QgmagWarning")
+@pytest.mark.parametrize("window", [None, (-np.inf, 18.0), (16.0, 19.0)])
+def test_sparse_spin_expectation_equals_dense_diagonal(shared_data, window) -> None:
+    model = _wannier(shared_data, "Fe/Fe_tb.dat")
+    spin = np.asarray(model.spin)
+    assert np.count_nonzero(np.any(spin != 0, axis=0)) <= spin.shape[-1] ** 2 // 4
+    k = _kpoints(model, 40, 13)
+    a, b = (BandData(model, k, energy_window=window) for _ in "ab")
+    dense = np.real(b.diagonal(b.spin_matrix))  # U_w† S U, the full products
+    np.testing.assert_allclose(a.spin_expectation, dense, rtol=0, atol=1e-14)
+
+
+def test_sparse_spin_expectation_on_a_lattice_model() -> None:
+    model = lattice_models.kane_mele()
+    k = _kpoints(model, 40, 17)
+    a, b = (BandData(model, k) for _ in "ab")
+    dense = np.real(b.diagonal(b.spin_matrix))
+    np.testing.assert_allclose(a.spin_expectation, dense, rtol=0, atol=1e-14)
