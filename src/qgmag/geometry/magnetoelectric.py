@@ -64,8 +64,6 @@ def _row_sums(k: FloatArray, e: FloatArray) -> FloatArray:
     return np.einsum("kanbmz,cknmz->abckn", k, e)
 
 
-
-
 def magnetoelectric_tensor(bands: BandData) -> FloatArray:
     """F^{ij}_n over e/ħ (3[i], 3[j], N, n), Å³, physical sign (see the module docstring)."""
     from qgmag.geometry.quantities import MAGNETOELECTRIC_SIGN
