@@ -108,8 +108,12 @@ def _methfessel_paxton_kernels(x: FloatArray, width: float, kernel: str) -> Floa
 
 def _zero_temperature(x_energy: FloatArray, kernel: str) -> FloatArray:
     """Exact T = 0 kernels with x_energy = ε - μ (eV)."""
-    if kernel == "f0":
-        return np.where(x_energy < 0, 1.0, np.where(x_energy > 0, 0.0, 0.5))
+    if kernel == "f0":  # 1 below μ, 1/2 at μ, 0 above
+        out = (x_energy < 0).astype(float)
+        at_mu = x_energy == 0
+        if at_mu.any():
+            out[at_mu] = 0.5
+        return out
     if kernel == "grand":
         return np.maximum(-x_energy, 0.0)
     raise QgmagError(

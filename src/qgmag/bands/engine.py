@@ -247,11 +247,20 @@ class BandData:
             )
         out = np.zeros((3, 3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
         pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
-        unique = self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
+        unique = self.second_derivative_pairs
         for (a, b), w in zip(pairs, unique, strict=True):  # ∂a∂b H = ∂b∂a H: 6 of 9
             out[a, b] = w
             out[b, a] = w
         return out
+
+    @cached_property
+    def second_derivative_pairs(self) -> ComplexArray:
+        """W^{ab} for a <= b < dim in the order (0,0), (0,1), ... (d(d+1)/2, N, n, n),
+        eV·Å²: the distinct components of :attr:`second_derivative_matrix`."""
+        if self._d2h is None:
+            self.second_derivative_matrix  # noqa: B018  (raises the explanatory error)
+        pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
+        return self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
 
     @cached_property
     def band_velocity(self) -> FloatArray:
@@ -332,6 +341,13 @@ class BandData:
         spin = self.model.spin
         if spin is None:
             self.spin_matrix  # noqa: B018  (raises the explanatory error)
+        spin = np.asarray(spin)
+        rows, cols = np.nonzero(np.any(spin != 0, axis=0))
+        if rows.size <= spin.shape[-1] ** 2 // 4:  # sparse S (e.g. σ/2 per spinor pair)
+            # <n|S_a|n> = Re Σ_(i,j) S_a,ij conj(u_in) u_jn over the nonzero entries only
+            ue = self._uw if self._phase is None else np.conj(self._phase)[:, :, None] * self._uw
+            pairs = np.conj(ue[:, rows, :]) * ue[:, cols, :]  # (N, nnz, n_w)
+            return np.moveaxis(np.matmul(spin[:, rows, cols], pairs).real, 1, 0)
         u = self.eigenvectors
         if self.windowed:
             uw = u[:, :, self.rows]

@@ -141,6 +141,7 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         kernels["tetra"] = rule.df0(start, stop, bands.rows).reshape(n_k * n_b, -1)
     cache: dict[object, np.ndarray] = {}
     sums: dict[tuple[str, str], np.ndarray] = {}
+    by_kernel: dict[str, list[tuple[tuple[str, str], np.ndarray]]] = {}
     for obs_name, term in plan.terms:
         if term.broadened:
             sums[(obs_name, term.name)] = _broadened_sum(bands, plan, term, kernels, w, cache)
@@ -150,10 +151,17 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
             x = term.integrand(bands)
             cache[term.integrand] = x
         if term.kernel == "df0" and rule is not None:
-            kw = kernels["tetra"].T @ x.reshape(n_k * n_b, -1)
+            key, xw = "tetra", x.reshape(n_k * n_b, -1)
         else:
-            kw = kernels[term.kernel].T @ (x * w[:, None, None]).reshape(n_k * n_b, -1)
-        sums[(obs_name, term.name)] = kw.reshape(*shape, -1)
+            key, xw = term.kernel, (x * w[:, None, None]).reshape(n_k * n_b, -1)
+        by_kernel.setdefault(key, []).append(((obs_name, term.name), xw))
+    for key, items in by_kernel.items():  # one pass over each kernel matrix
+        xs = [xw for _, xw in items]
+        kw = kernels[key].T @ (xs[0] if len(xs) == 1 else np.concatenate(xs, axis=1))
+        col = 0
+        for name, xw in items:
+            sums[name] = kw[:, col : col + xw.shape[1]].reshape(*shape, -1)
+            col += xw.shape[1]
     if "df0" in plan.kernels and rule is None:
         sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
     if any(t.broadened for _, t in plan.terms):
