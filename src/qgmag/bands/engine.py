@@ -133,7 +133,9 @@ class BandData:
             # the external orbital terms pair every band with every lower one
             # (full_level.py): a window for them only from band 0 on ("lopez" formula)
             if not self.external_terms or (
-                rows.start == 0 and getattr(model, "orbital_formula", "lopez") == "lopez"
+                rows.start == 0
+                and getattr(model, "orbital_formula", "lopez") == "lopez"
+                and getattr(model, "lopez_centres", None) is None
             ):
                 self.rows = rows
         self.windowed = self.rows != slice(0, self.energy.shape[1])

@@ -116,9 +116,12 @@ def read_wannier90_run(
         Bloch sums e^{ik·R}, postw90 3.1's default). On a coarse ab-initio mesh the two
         differ (Fe 3x3x3: up to 0.07 μB/cell in M_orb, 4e-3 in AHC).
     phase_centres : (num_wann, 3) Å: re-express the matrices for Bloch sums with these
-        positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`).
+        positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`); every
+        observable is unchanged (the "lopez" occupied-block approximation stays in the
+        convention the matrices were built in: the Wannier centres, or the origin for
+        ``scheme="postw90"``).
     orbital_formula : "lopez" (default, as WannierBerri and postw90) or "projected"
-        (unchanged by ``phase_centres``; :mod:`qgmag.geometry.full_level`).
+        (:mod:`qgmag.geometry.full_level`).
     """
     folder, seed = run_seed(path)
     t0 = time.perf_counter()
@@ -155,7 +158,7 @@ def read_wannier90_run(
     if tau.shape != (chk.num_wann, 3):
         raise WannierFormatError(f"centres must have shape ({chk.num_wann}, 3); got {tau.shape}.")
     mats = r_space_matrices(chk, eig, mmn, spn, uhu, tau, scheme=scheme)
-    positions = mats["positions"]
+    positions = built = mats["positions"]
     if phase_centres is not None:
         new = np.asarray(phase_centres, dtype=float)
         if new.shape != (chk.num_wann, 3):
@@ -210,6 +213,7 @@ def read_wannier90_run(
         parameters=parameters,
         spin_source=spin_source,
         orbital_formula=orbital_formula,
+        lopez_centres=built,
     )
 
 
