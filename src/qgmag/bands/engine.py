@@ -286,6 +286,14 @@ class BandData:
         return cache[key]
 
     @property
+    def _spin_basis(self) -> ComplexArray:
+        """Eigenvectors in the basis Σ_R e^{ik·R}|Rn> (phase-stripped), where the model's
+        k-independent spin matrices are the on-site operator Σ_R |Rm> S_mn <Rn| exactly
+        (in the atomic gauge it would carry e^{ik·(τ_n - τ_m)} between partners whose
+        centres differ); the same as :attr:`eigenvectors` when they share positions."""
+        return self._u
+
+    @property
     def _spin_from_r(self) -> bool:
         return getattr(self.model, "spin_matrices", None) is not None and self._phase is not None
 
@@ -301,7 +309,7 @@ class BandData:
                 f"model {getattr(self.model, 'name', '')!r} has no spin matrices; spin quantities "
                 "need a spinful model (TightBindingModel(..., spin=...))."
             )
-        u = self.eigenvectors
+        u = self._spin_basis
         uw = np.ascontiguousarray(u[:, :, self.rows]) if self.windowed else u
         us = np.matmul(np.conj(np.swapaxes(uw, -1, -2))[None], np.asarray(spin)[:, None])
         return np.matmul(us, u)
@@ -316,7 +324,7 @@ class BandData:
         spin = self.model.spin
         if spin is None:
             self.spin_matrix  # noqa: B018  (raises the explanatory error)
-        u = self.eigenvectors
+        u = self._spin_basis
         if self.windowed:
             uw = u[:, :, self.rows]
             su = np.matmul(np.asarray(spin)[:, None], uw)  # (3, N, n, n_w)

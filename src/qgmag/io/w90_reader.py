@@ -106,8 +106,9 @@ def read_wannier90_run(
     spin_pairs : without .spn, a list of (up, down) Wannier-function index pairs (0-based)
         for ideal on-site spin matrices σ/2, or "auto" (the Wannier90 ordering whose partners
         share their centres, :func:`qgmag.io.spinor_pairs.identify_pairs`; refused with a
-        message when none does). Ignored when .spn is read. Default None: no spin without
-        .spn.
+        message when none does), or "time-reversal" (pairs and T-odd spin from the time
+        reversal fitted to H(R), :func:`qgmag.io.spinor_pairs.resolve_spin`). Ignored when
+        .spn is read. Default None: no spin without .spn.
     energy_shift : added to every energy (eV).
     use_spn, use_uhu : read .spn / .uHu when present (False to skip them).
     scheme : "wannierberri" (default: b-vector finite differences with Wannier-centre
@@ -174,10 +175,12 @@ def read_wannier90_run(
         spin = 0.5 * mats["S"]
         spin_source = f"S(R) from {files['spn']}"
     elif spin_pairs is not None:
-        from qgmag.io.spinor_pairs import pair_spin_matrices, resolve_pairs
+        from qgmag.io.spinor_pairs import resolve_spin
 
-        pairs, how = resolve_pairs(spin_pairs, chk.centres, str(chk_path))
-        spin = pair_spin_matrices(pairs, mats["vectors"], chk.num_wann)
+        pairs, onsite, how = resolve_spin(spin_pairs, chk.centres, str(chk_path), mats["H"])
+        spin = np.zeros((*mats["H"].shape, 3), dtype=complex)
+        zero = int(np.flatnonzero(~np.any(mats["vectors"], axis=1))[0])
+        spin[zero] = np.moveaxis(onsite, 0, -1)
         spin_source = f"ideal Pauli matrices on {how} {pairs}"
     parameters = {
         "source": str(chk_path),

@@ -366,8 +366,10 @@ def read_wannier90(
         explicit (3, num_wann, num_wann) matrices of S/hbar. An ordering whose partners sit
         at different centres while the centres pair up differently (GaAs_tb.dat) is refused
         (:class:`~qgmag.io.spinor_pairs.SpinPairsError`): pass ``spin_pairs``.
-    spin_pairs : explicit (up, down) Wannier-function index pairs (σ/2 on each pair), or
-        "auto" (the ordering whose partners share their centres, else refused).
+    spin_pairs : explicit (up, down) Wannier-function index pairs (σ/2 on each pair),
+        "auto" (the ordering whose partners share their centres, else refused), or
+        "time-reversal" (the Kramers pairs of the time reversal fitted to H(R), and the
+        exactly T-odd part of σ/2 on them: :func:`qgmag.io.spinor_pairs.resolve_spin`).
     berry_connection : "tight-binding" (default: point-like orbitals at the centres, only
         the internal term of the Berry connection; r(R) is still stored in
         ``model.position_matrices``) or "full" (``_tb.dat`` only: the Wannier-function
@@ -446,10 +448,10 @@ def read_wannier90(
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
     if spin_pairs is not None:
-        from qgmag.io.spinor_pairs import pair_spin_operators, resolve_pairs
+        from qgmag.io.spinor_pairs import resolve_spin
 
-        pairs, how = resolve_pairs(spin_pairs, cart, str(raw.path))
-        spin_matrices = pair_spin_operators(pairs, raw.num_wann)
+        hop = raw.hamiltonian / raw.degeneracies.astype(float)[:, None, None]
+        pairs, spin_matrices, how = resolve_spin(spin_pairs, cart, str(raw.path), hop)
         ordering = f"{how} {pairs}"
     elif spin_matrices is not None and ordering is not None and spin is None:
         from qgmag.io.spinor_pairs import check_ordering
