@@ -116,8 +116,8 @@ def read_wannier90_run(
         is relabelled by a lattice vector) or "postw90" (centre-free finite differences and
         Bloch sums e^{ik·R}, postw90 3.1's default). On a coarse ab-initio mesh the two
         differ (Fe 3x3x3: up to 0.07 μB/cell in M_orb, 4e-3 in AHC).
-    phase_centres : (num_wann, 3) Å: re-express the matrices for Bloch sums with these
-        positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`); every
+    phase_centres : (num_wann, 3) Å, "origin" (all zero) or "wannier-centres" (the
+        default): re-express the matrices for Bloch sums with these positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`); every
         observable is unchanged (the "lopez" occupied-block approximation stays in the
         convention the matrices were built in: the Wannier centres, or the origin for
         ``scheme="postw90"``).
@@ -160,6 +160,14 @@ def read_wannier90_run(
         raise WannierFormatError(f"centres must have shape ({chk.num_wann}, 3); got {tau.shape}.")
     mats = r_space_matrices(chk, eig, mmn, spn, uhu, tau, scheme=scheme)
     positions = built = mats["positions"]
+    if isinstance(phase_centres, str):
+        choices = {"wannier-centres": None, "origin": np.zeros((chk.num_wann, 3))}
+        if phase_centres not in choices:
+            raise WannierFormatError(
+                f"phase_centres must be 'wannier-centres', 'origin' or a ({chk.num_wann}, 3) "
+                f"array in Å; got {phase_centres!r}."
+            )
+        phase_centres = choices[phase_centres]
     if phase_centres is not None:
         new = np.asarray(phase_centres, dtype=float)
         if new.shape != (chk.num_wann, 3):

@@ -529,15 +529,21 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     (default "auto"), ``energy_shift`` and ``name`` as in :func:`read_wannier90`; the file
     is summarized without building a model, so a ``_hr.dat`` without lattice still works.
     """
-    unknown = set(read_kwargs) - {"lattice", "spinor_ordering", "energy_shift", "name"}
+    run_keys = {"level", "scheme", "phase_centres", "orbital_formula"}
+    allowed = {"lattice", "spinor_ordering", "energy_shift", "name", "spin_pairs", *run_keys}
+    unknown = set(read_kwargs) - allowed
     if unknown:
         raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
     from qgmag.io.w90_reader import is_run
     from qgmag.io.wberri_npz import is_wberri_folder
 
     if not isinstance(source, TightBindingModel) and (is_run(source) or is_wberri_folder(source)):
-        kwargs = {k: v for k, v in read_kwargs.items() if k in ("energy_shift", "name")}
+        keep = ("energy_shift", "name", "spin_pairs", *run_keys)
+        kwargs = {k: v for k, v in read_kwargs.items() if k in keep}
         source = read_wannier90(source, **kwargs)
+    elif not isinstance(source, TightBindingModel) and "spin_pairs" in read_kwargs:
+        kwargs = {k: v for k, v in read_kwargs.items() if k != "spinor_ordering"}
+        source = read_wannier90(source, **kwargs)  # level= etc. are refused there
     if isinstance(source, TightBindingModel):
         model = source
         par = model.parameters
@@ -562,7 +568,18 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
             "energy_window_k0_eV": [float(eig[0]), float(eig[-1])],
             "degeneracies": par.get("degeneracies"),
             "lattice_source": par.get("lattice_source"),
+            **{
+                key: getattr(model, key)
+                for key in ("level", "spin_source", "orbital_formula")
+                if hasattr(model, key)
+            },
+            **({"scheme": par["scheme"]} if "scheme" in par else {}),
         }
+    if set(read_kwargs) & run_keys:
+        raise ModelError(
+            f"{sorted(set(read_kwargs) & run_keys)} apply to Wannier90 runs (seedname.chk); "
+            f"{str(source)!r} is a tight-binding file."
+        )
     raw = read_hamiltonian_file(source)
     deg = raw.degeneracies.astype(float)
     ham = raw.hamiltonian / deg[:, None, None]
