@@ -18,7 +18,7 @@ import numpy as np
 
 from qgmag.errors import WannierFormatError
 from qgmag.io import w90_run as run
-from qgmag.io.w90_rspace import r_space_matrices, rephase
+from qgmag.io.w90_rspace import r_space_matrices, rephase, shift_energy
 from qgmag.models.wannier_model import WannierModel
 
 RUN_SUFFIXES = (".chk", ".chk.fmt", ".win")
@@ -109,7 +109,9 @@ def read_wannier90_run(
         message when none does), or "time-reversal" (pairs and T-odd spin from the time
         reversal fitted to H(R), :func:`qgmag.io.spinor_pairs.resolve_spin`). Ignored when
         .spn is read. Default None: no spin without .spn.
-    energy_shift : added to every energy (eV).
+    energy_shift : s added to every energy (eV). The shifted model is exactly the unshifted
+        one with every energy + s (results at mu + s equal those at mu, tested):
+        :func:`qgmag.io.w90_rspace.shift_energy`.
     use_spn, use_uhu : read .spn / .uHu when present (False to skip them).
     scheme : "wannierberri" (default: b-vector finite differences with Wannier-centre
         phases, WannierBerri's System_w90 default; exactly unchanged when a Wannier function
@@ -117,9 +119,10 @@ def read_wannier90_run(
         Bloch sums e^{ik·R}, postw90 3.1's default). On a coarse ab-initio mesh the two
         differ (Fe 3x3x3: up to 0.07 μB/cell in M_orb, 4e-3 in AHC).
     phase_centres : (num_wann, 3) Å, "origin" (all zero) or "wannier-centres" (the
-        default): re-express the matrices for Bloch sums with these positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`); every
-        observable is unchanged (the "lopez" occupied-block approximation stays in the
-        convention the matrices were built in: the Wannier centres, or the origin for
+        default): re-express the matrices for Bloch sums with these positions (an exact
+        change of basis, :func:`qgmag.io.w90_rspace.rephase`); every observable is
+        unchanged (the "lopez" occupied-block approximation stays in the convention the
+        matrices were built in: the Wannier centres, or the origin for
         ``scheme="postw90"``).
     orbital_formula : "lopez" (default, as WannierBerri and postw90) or "projected"
         (:mod:`qgmag.geometry.full_level`).
@@ -136,7 +139,7 @@ def read_wannier90_run(
         )
     chk = run.read_chk(chk_path)
     nb, nk = chk.num_bands, chk.num_kpts
-    eig = run.read_eig(folder / f"{seed}.eig", nb, nk) + float(energy_shift)
+    eig = run.read_eig(folder / f"{seed}.eig", nb, nk)  # energy_shift: after the build
     files = {"chk": str(chk_path), "eig": str(folder / f"{seed}.eig")}
     mmn = spn = uhu = None
     if (folder / f"{seed}.mmn").is_file():
@@ -147,7 +150,7 @@ def read_wannier90_run(
         files["spn"] = str(folder / f"{seed}.spn")
     if use_uhu and mmn is not None and (folder / f"{seed}.uHu").is_file():
         uhu = run.read_uhu(folder / f"{seed}.uHu", nb, nk, chk.nntot)
-        uhu = uhu + float(energy_shift) * _uiu_from_mmn(mmn, energy_shift)
+        # no uIu: C of the shifted model is built below from the unshifted uHu
         files["uHu"] = str(folder / f"{seed}.uHu")
     win = None
     if (folder / f"{seed}.win").is_file():
@@ -160,6 +163,8 @@ def read_wannier90_run(
         raise WannierFormatError(f"centres must have shape ({chk.num_wann}, 3); got {tau.shape}.")
     mats = r_space_matrices(chk, eig, mmn, spn, uhu, tau, scheme=scheme)
     positions = built = mats["positions"]
+    if energy_shift:
+        mats = shift_energy(chk.lattice, mats, float(energy_shift))
     if isinstance(phase_centres, str):
         choices = {"wannier-centres": None, "origin": np.zeros((chk.num_wann, 3))}
         if phase_centres not in choices:
@@ -226,14 +231,3 @@ def read_wannier90_run(
         orbital_formula=orbital_formula,
         lopez_centres=built,
     )
-
-
-def _uiu_from_mmn(mmn: run.Overlaps, shift: float) -> Any:
-    """uHu shifts with H -> H + s by s <u_k+b1|u_k+b2>, which the files do not hold; only
-    shift = 0 is exact, so a nonzero energy_shift with .uHu is refused."""
-    if shift:
-        raise WannierFormatError(
-            "energy_shift with a .uHu file would need <u_k+b1|u_k+b2> (.uIu), which Wannier90 "
-            "runs do not write; read with energy_shift=0 and shift mu instead."
-        )
-    return 0.0
