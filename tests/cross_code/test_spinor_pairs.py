@@ -151,3 +151,16 @@ def test_gaas_spin_magnetization_zero_for_the_symmetrized_model(gaas):
     ratio = np.max(np.linalg.norm(delta, axis=(1, 2)) / (e[:, n_occ] - e[:, n_occ - 1]))
     bound = 2.0023 * 2 * ratio * np.max(np.linalg.norm(np.asarray(model.spin), axis=(1, 2)))
     assert np.max(np.abs(m_raw)) < bound
+
+
+def test_time_reversal_pairs_refused_for_a_magnet(shared_data, tmp_path):
+    """Fe (a ferromagnet) has no time-reversal symmetry: spin_pairs="time-reversal" on the
+    run route is refused with the residual and the fix (explicit pairs)."""
+    folder = shared_data / "Fe" / "wannier90"
+    if not (folder / "Fe.chk").is_file():
+        pytest.skip("Fe run not available")
+    for name in ("Fe.chk", "Fe.eig", "Fe.win"):
+        (tmp_path / name).symlink_to(folder / name)
+    match = r"not time-reversal symmetric.*spin_pairs=\[\(up, down\)"
+    with pytest.raises(SpinPairsError, match=match):
+        qgmag.read_wannier90(tmp_path / "Fe.chk", spin_pairs="time-reversal")

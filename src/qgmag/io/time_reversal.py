@@ -101,8 +101,9 @@ def fit_time_reversal(hoppings: ArrayLike, source: str = "model") -> TimeReversa
     if not nxt > UNIQUENESS_RATIO * smallest:
         raise TimeReversalError(
             f"{source}: no unique time-reversal operator Θ = U K (smallest singular values "
-            f"{smallest:.3g}, {nxt:.3g} eV of H(R)U - U H(R)*); pass the Kramers pairs "
-            "explicitly (spin_pairs=) instead of fitting Θ."
+            f"{smallest:.3g}, {nxt:.3g} eV of H(R)U - U H(R)*: the model is not "
+            "time-reversal symmetric, or has extra symmetries); pass the Kramers pairs "
+            "explicitly: spin_pairs=[(up, down), ...]."
         )
     null = np.conj(vh[-1]).reshape(n, n)
     w, _, v = np.linalg.svd(null)
