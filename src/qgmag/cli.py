@@ -433,6 +433,27 @@ def info(
     energy_shift: Annotated[
         float, typer.Option("--energy-shift", help="eV added to all energies.")
     ] = 0.0,
+    spin_pairs: Annotated[
+        str | None,
+        typer.Option(
+            "--spin-pairs", help="Without .spn: auto, time-reversal or pairs like 0-7,1-2."
+        ),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", help="Wannier90 runs: tight-binding, full-connection, full."),
+    ] = None,
+    scheme: Annotated[
+        str | None, typer.Option("--scheme", help="Wannier90 runs: wannierberri or postw90.")
+    ] = None,
+    phase_centres: Annotated[
+        str | None,
+        typer.Option("--phase-centres", help="Wannier90 runs: wannier-centres or origin."),
+    ] = None,
+    orbital_formula: Annotated[
+        str | None,
+        typer.Option("--orbital-formula", help="Wannier90 runs: lopez or projected."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summary of a Wannier90 model: lattice, orbitals, R-vectors, hermiticity, spin."""
@@ -451,6 +472,7 @@ def info(
         }
         if lattice is not None:
             kwargs["lattice"] = lattice
+        kwargs.update(_run_options(spin_pairs, level, scheme, phase_centres, orbital_formula))
         summary = qgmag.model_info(file, **kwargs)
     if json_out:
         _json_dump(json.loads(json.dumps(summary, default=str)))
@@ -485,6 +507,46 @@ TargetArg = Annotated[
 ComponentOpt = Annotated[
     str | None, typer.Option("--component", "-c", help="Component, e.g. z or xy.")
 ]
+
+
+def _run_options(
+    spin_pairs: str | None, level: str | None, scheme: str | None,
+    phase_centres: str | None, orbital_formula: str | None,
+) -> dict[str, Any]:
+    """Validated --spin-pairs/--level/--scheme/--phase-centres/--orbital-formula."""
+    from qgmag.config.schema import (
+        ORBITAL_FORMULAS,
+        PHASE_CENTRES,
+        RUN_LEVELS,
+        RUN_SCHEMES,
+    )
+
+    out: dict[str, Any] = {}
+    for flag, key, value, allowed in (
+        ("--level", "level", level, RUN_LEVELS),
+        ("--scheme", "scheme", scheme, RUN_SCHEMES),
+        ("--phase-centres", "phase_centres", phase_centres, PHASE_CENTRES),
+        ("--orbital-formula", "orbital_formula", orbital_formula, ORBITAL_FORMULAS),
+    ):
+        if value is None:
+            continue
+        if value not in allowed:
+            raise ConfigError(f"{flag} {value!r} is not allowed; choose from {list(allowed)}.")
+        out[key] = value
+    if spin_pairs is not None:
+        if spin_pairs in ("auto", "time-reversal"):
+            out["spin_pairs"] = spin_pairs
+        else:
+            try:
+                out["spin_pairs"] = [
+                    tuple(int(x) for x in p.split("-", 1)) for p in spin_pairs.split(",")
+                ]
+            except ValueError:
+                raise ConfigError(
+                    f"--spin-pairs {spin_pairs!r} is not allowed; give auto, time-reversal or "
+                    "0-based up-down pairs separated by commas, e.g. --spin-pairs 0-7,1-2,3-6."
+                ) from None
+    return out
 
 
 @app.command()

@@ -85,7 +85,10 @@ def fe(fe_dir):
     return qgmag.read_wannier90(fe_dir / "Fe.chk")
 
 
-def _model(files, chk=None, phase_centres=None):
+def _model(files, chk=None, phase_centres=None, lopez_at_wannier_centres=True):
+    """The model as read_wannier90 builds it; with ``phase_centres`` re-expressed for other
+    Bloch-phase centres, keeping (default, as the reader does) or not keeping Lopez's
+    occupied-block approximation at the Wannier centres."""
     chk = files["chk"] if chk is None else chk
     m = rs.r_space_matrices(chk, files["eig"], files["mmn"], files["spn"], files["uhu"])
     tau = chk.centres
@@ -93,7 +96,8 @@ def _model(files, chk=None, phase_centres=None):
         m = rs.rephase(m["vectors"], m, tau, phase_centres)
         tau = phase_centres
     return WannierModel.from_wannier(
-        chk.lattice, tau, m["vectors"], m["H"], m["A"], m["B"], m["C"], 0.5 * m["S"]
+        chk.lattice, tau, m["vectors"], m["H"], m["A"], m["B"], m["C"], 0.5 * m["S"],
+        lopez_centres=chk.centres if lopez_at_wannier_centres else None,
     )
 
 
@@ -188,41 +192,53 @@ def test_relabelling_a_wannier_function_changes_nothing(fe_files):
         assert _rel(db[name], da[name]) < 1e-10, name
 
 
-def test_moving_phase_centres_keeps_berry_curvature_and_spin(fe_files):
+@pytest.mark.parametrize("formula", ["lopez", "projected"])
+def test_moving_phase_centres_changes_nothing(fe_files, formula):
+    """Re-expressing the model for other Bloch-phase centres (cell origin, random) is an
+    exact change of basis: with either orbital formula every full-level quantity (energies,
+    Ω, the full orbital moment, spin) per band and every observable (AHC, both M^O terms,
+    M^S) are unchanged to round-off. For "lopez" this holds because its occupied-block
+    approximation is taken at the Wannier centres whatever the Bloch-phase centres."""
     chk = fe_files["chk"]
-    a = _model(fe_files)
-    rng = np.random.default_rng(3)
-    for centres in (np.zeros_like(chk.centres), chk.centres + rng.normal(size=chk.centres.shape)):
-        b = _model(fe_files, phase_centres=centres)
-        k = rng.normal(size=(4, 3))
-        names = ["energy", "berry_curvature", "spin"]
-        ga, gb = qgmag.band_geometry(a, k, names), qgmag.band_geometry(b, k, names)
-        for name in names:
-            assert float(abs(ga[name] - gb[name]).max()) < 1e-9 * float(abs(ga[name]).max())
-
-
-def test_projected_formula_is_unchanged_by_moving_phase_centres(fe_files):
-    """The "projected" full-level moment: every observable unchanged to round-off when the
-    Bloch-phase centres move (cell origin, random), per band and integrated; the default
-    "lopez" formula (WannierBerri, postw90) is not (its occupied-occupied block uses ε Ā
-    for B̄), by up to 0.04 μB/cell on this coarse model."""
-    chk = fe_files["chk"]
-    a = _model(fe_files).with_level("full", "projected")
+    a = _model(fe_files).with_level("full", formula)
     rng = np.random.default_rng(5)
     k = rng.normal(size=(4, 3))
+    names = ["energy", "berry_curvature", "orbital_moment", "spin"]
     da = qgmag.compute(a, SEA, [E_F], 0.0, (4, 4, 4))
-    ga = qgmag.band_geometry(a, k, ["orbital_moment", "berry_curvature"])
+    ga = qgmag.band_geometry(a, k, names)
     for centres in (np.zeros_like(chk.centres), chk.centres + rng.normal(size=chk.centres.shape)):
-        b = _model(fe_files, phase_centres=centres).with_level("full", "projected")
-        gb = qgmag.band_geometry(b, k, ["orbital_moment", "berry_curvature"])
-        for name in ga.data_vars:
+        b = _model(fe_files, phase_centres=centres).with_level("full", formula)
+        gb = qgmag.band_geometry(b, k, names)
+        for name in names:
             assert float(abs(ga[name] - gb[name]).max()) < 1e-9 * float(abs(ga[name]).max())
         db = qgmag.compute(b, SEA, [E_F], 0.0, (4, 4, 4))
         for name in da.data_vars:
             assert _rel(db[name], da[name]) < 1e-10, name
+
+
+def test_read_wannier90_phase_centres_changes_nothing(fe_dir, fe):
+    """The public route: read_wannier90(..., phase_centres=origin) gives the default's
+    numbers (AHC, M^O both terms, M^S, extrinsic kinetic responses)."""
+    moved = qgmag.read_wannier90(fe_dir / "Fe.chk", phase_centres=np.zeros((fe.n_bands, 3)))
+    assert moved.lopez_centres is not None
+    names = [*SEA, "kinetic_orbital_extrinsic", "kinetic_spin_extrinsic"]
+    da = qgmag.compute(fe, names, [E_F], 300.0, (4, 4, 4), allow_coarse_mesh=True)
+    db = qgmag.compute(moved, names, [E_F], 300.0, (4, 4, 4), allow_coarse_mesh=True)
+    for name in da.data_vars:
+        assert _rel(db[name], da[name]) < 1e-10, name
+
+
+def test_lopez_approximation_depends_on_its_gauge(fe_files):
+    """Why the gauge of the "lopez" formula is fixed: its occupied block uses ε Ā for B̄,
+    exact only for an H-invariant Wannier space, so taking it in the origin convention
+    (postw90-style bookkeeping) changes M^O of this disentangled model by > 1e-3 μB/cell,
+    while the "projected" formula (B̄ itself) does not care."""
+    chk = fe_files["chk"]
+    origin = np.zeros_like(chk.centres)
     lopez = [
-        qgmag.compute(_model(fe_files, phase_centres=c), SEA[1], [E_F], 0.0, (4, 4, 4))
-        for c in (chk.centres, np.zeros_like(chk.centres))
+        qgmag.compute(_model(fe_files, phase_centres=c, lopez_at_wannier_centres=w),
+                      SEA[1], [E_F], 0.0, (4, 4, 4))
+        for c, w in ((None, True), (origin, False))
     ]
     diff = lopez[0].orbital_magnetization_per_cell - lopez[1].orbital_magnetization_per_cell
     assert float(abs(diff).max()) > 1e-3
@@ -340,3 +356,29 @@ def test_wberri_folder_errors(tmp_path, shared_data):
     np.savez(tmp_path / "wannier_centers_cart.npz", np.array([None, 1], dtype=object))
     with pytest.raises(WannierFormatError, match="without pickle"):
         qgmag.read_wannier90(tmp_path)
+
+
+@pytest.mark.parametrize("route", ["run", "npz"])
+def test_energy_shift_is_an_exact_relabelling(shared_data, fe_dir, fe, route):
+    """energy_shift=s with .uHu (C(R)) gives exactly the unshifted model with every energy
+    + s: every full-level observable at mu + s equals the unshifted one at mu (B + sA,
+    C + s(∂×A)(R): without the C term M^O_local would not be unchanged)."""
+    s = -17.6255
+    if route == "run":
+        a, b = fe, qgmag.read_wannier90(fe_dir / "Fe.chk", energy_shift=s)
+    else:
+        folder = shared_data / "Fe" / "wberri_npz"
+        if not folder.is_dir():
+            pytest.skip("wberri_npz not available")
+        a, b = qgmag.read_wannier90(folder), qgmag.read_wannier90(folder, energy_shift=s)
+    assert b.orbital_c_matrices is not None and b.level == "full"
+    names = [*SEA, "kinetic_orbital_extrinsic"]
+    kw = {"temperature": 300.0, "kmesh": (4, 4, 4), "allow_coarse_mesh": True}
+    da = qgmag.compute(a, names, EFERMI, **kw)
+    db = qgmag.compute(b, names, EFERMI + s, **kw)
+    for name in da.data_vars:
+        assert _rel(db[name].values, da[name].values) < 1e-10, name
+    k = np.random.default_rng(2).normal(size=(3, 3))
+    ga, gb = (qgmag.band_geometry(m, k, ["energy", "orbital_moment"]) for m in (a, b))
+    assert float(abs(gb.energy - ga.energy - s).max()) < 1e-10
+    assert float(abs(gb.orbital_moment - ga.orbital_moment).max()) < 1e-10

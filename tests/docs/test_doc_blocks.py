@@ -95,6 +95,8 @@ def _workdir(tmp_path: Path) -> Path:
             if f.is_file() and f.suffix in (".dat", ".win"):
                 (work / f.name).symlink_to(f)
                 (work / "wannier" / f.name).symlink_to(f)
+        if (data / "Fe" / "wannier90" / "Fe.chk").is_file():  # a Wannier90 run
+            (work / "Fe_w90").symlink_to(data / "Fe" / "wannier90")
     return work
 
 
@@ -102,6 +104,8 @@ def _needs_missing_file(block: Block, work: Path) -> str | None:
     for name in re.findall(r"[\w.-]+_(?:tb|hr)\.dat", block.body):
         if not (work / name).exists():
             return name
+    if "Fe_w90/" in block.body and not (work / "Fe_w90").exists():
+        return "Fe_w90/ (the Fe Wannier90 run)"
     return None
 
 

@@ -134,7 +134,9 @@ class BandData:
             # the external orbital terms pair every band with every lower one
             # (full_level.py): a window for them only from band 0 on ("lopez" formula)
             if not self.external_terms or (
-                rows.start == 0 and getattr(model, "orbital_formula", "lopez") == "lopez"
+                rows.start == 0
+                and getattr(model, "orbital_formula", "lopez") == "lopez"
+                and getattr(model, "lopez_centres", None) is None
             ):
                 self.rows = rows
         self.windowed = self.rows != slice(0, self.energy.shape[1])
@@ -311,6 +313,14 @@ class BandData:
         return cache[key]
 
     @property
+    def _spin_basis(self) -> ComplexArray:
+        """Eigenvectors in the basis Σ_R e^{ik·R}|Rn> (phase-stripped), where the model's
+        k-independent spin matrices are the on-site operator Σ_R |Rm> S_mn <Rn| exactly
+        (in the atomic gauge it would carry e^{ik·(τ_n - τ_m)} between partners whose
+        centres differ); the same as :attr:`eigenvectors` when they share positions."""
+        return self._u
+
+    @property
     def _spin_from_r(self) -> bool:
         return getattr(self.model, "spin_matrices", None) is not None and self._phase is not None
 
@@ -326,7 +336,7 @@ class BandData:
                 f"model {getattr(self.model, 'name', '')!r} has no spin matrices; spin quantities "
                 "need a spinful model (TightBindingModel(..., spin=...))."
             )
-        u = self.eigenvectors
+        u = self._spin_basis
         uw = np.ascontiguousarray(u[:, :, self.rows]) if self.windowed else u
         us = np.matmul(np.conj(np.swapaxes(uw, -1, -2))[None], np.asarray(spin)[:, None])
         return np.matmul(us, u)
@@ -345,10 +355,10 @@ class BandData:
         rows, cols = np.nonzero(np.any(spin != 0, axis=0))
         if rows.size <= spin.shape[-1] ** 2 // 4:  # sparse S (e.g. σ/2 per spinor pair)
             # <n|S_a|n> = Re Σ_(i,j) S_a,ij conj(u_in) u_jn over the nonzero entries only
-            ue = self._uw if self._phase is None else np.conj(self._phase)[:, :, None] * self._uw
+            ue = self._uw  # the phase-stripped basis of _spin_basis
             pairs = np.conj(ue[:, rows, :]) * ue[:, cols, :]  # (N, nnz, n_w)
             return np.moveaxis(np.matmul(spin[:, rows, cols], pairs).real, 1, 0)
-        u = self.eigenvectors
+        u = self._spin_basis
         if self.windowed:
             uw = u[:, :, self.rows]
             su = np.matmul(np.asarray(spin)[:, None], uw)  # (3, N, n, n_w)

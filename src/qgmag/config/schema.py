@@ -11,7 +11,9 @@ from typing import Any
 from qgmag.errors import ConfigError
 from qgmag.geometry.dataset import BAND_QUANTITIES
 from qgmag.integrate.driver import METRIC_DIPOLE_FORMS
+from qgmag.io.w90_rspace import SCHEMES
 from qgmag.io.wannier90 import BERRY_CONNECTIONS
+from qgmag.models.wannier_model import LEVELS, ORBITAL_FORMULAS
 from qgmag.observables import OBSERVABLES
 from qgmag.occupation import SMEARING_KINDS
 
@@ -24,6 +26,9 @@ _NOT_PLOTTABLE = {
 
 OBSERVABLE_NAMES = tuple(OBSERVABLES)
 SPINOR_ORDERINGS = ("none", "auto", "spin-fastest", "spin-blocks")
+RUN_LEVELS = LEVELS
+RUN_SCHEMES = SCHEMES
+PHASE_CENTRES = ("wannier-centres", "origin")
 PLOT_FORMATS = ("png", "pdf", "svg")
 #: band-resolved quantities (of qgmag.band_geometry) that [bands]/[map] can plot
 BAND_PLOT_QUANTITIES = tuple(q for q in BAND_QUANTITIES if q not in _NOT_PLOTTABLE)
@@ -49,7 +54,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "parameters": Key(
             "table", {}, "parameters of the built-in model (`qgmag models` lists them)"
         ),
-        "file": Key("path", None, "Wannier90 `seedname_tb.dat` or `seedname_hr.dat` file"),
+        "file": Key(
+            "path",
+            None,
+            "Wannier90 `seedname_tb.dat` or `seedname_hr.dat` file, or a Wannier90 run "
+            "(`seedname.chk`, `.chk.fmt` or `.win`)",
+        ),
         "lattice": Key(
             "path or 3x3 array",
             None,
@@ -76,6 +86,30 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "energy_shift": Key("float", 0.0, "Wannier90 files: eV added to all energies (e.g. -E_F)"),
         "hermitian_tolerance": Key(
             "float", 1e-6, "Wannier90 files: largest accepted |H(R) - H(-R)^†| in eV"
+        ),
+        "spin_pairs": Key(
+            "string or array of [up, down]",
+            None,
+            "Wannier90 files without `.spn`: `auto`, `time-reversal`, or 0-based index pairs",
+        ),
+        "level": Key(
+            "string",
+            None,
+            "Wannier90 runs: tight-binding, full-connection or full (default: the most "
+            "complete level the files allow)",
+            RUN_LEVELS,
+        ),
+        "scheme": Key(
+            "string", "wannierberri", "Wannier90 runs: b-vector finite differences", RUN_SCHEMES
+        ),
+        "phase_centres": Key(
+            "string",
+            "wannier-centres",
+            "Wannier90 runs: Bloch-phase centres (no observable depends on them)",
+            PHASE_CENTRES,
+        ),
+        "orbital_formula": Key(
+            "string", "lopez", "Wannier90 runs: full-level orbital moment", ORBITAL_FORMULAS
         ),
     },
     "compute": {
@@ -215,6 +249,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
 }
 
+#: reader keys of Wannier90 runs only, and of tight-binding files only
+RUN_KEYS = ("level", "scheme", "phase_centres", "orbital_formula")
+TB_FILE_KEYS = ("lattice", "positions", "spinor_ordering", "berry_connection",
+                "hermitian_tolerance")
 READER_KEYS = (
     "lattice",
     "positions",
@@ -223,6 +261,8 @@ READER_KEYS = (
     "berry_connection",
     "energy_shift",
     "hermitian_tolerance",
+    "spin_pairs",
+    *RUN_KEYS,
 )
 #: keys holding file paths, resolved against the config folder (or cwd for --set)
 PATH_KEYS = {

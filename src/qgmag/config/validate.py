@@ -15,10 +15,16 @@ from qgmag.config.schema import (
     BAND_PLOT_QUANTITIES,
     CHECKPOINT_NAME,
     OBSERVABLE_NAMES,
+    ORBITAL_FORMULAS,
+    PHASE_CENTRES,
     PLOT_FORMATS,
     READER_KEYS,
+    RUN_KEYS,
+    RUN_LEVELS,
+    RUN_SCHEMES,
     SCHEMA,
     SPINOR_ORDERINGS,
+    TB_FILE_KEYS,
     BandsConfig,
     ComputeConfig,
     MapConfig,
@@ -182,10 +188,24 @@ def _model_config(table: dict[str, Any]) -> ModelConfig:
         raise ConfigError(
             f"[model] file {str(file)!r} does not exist"
             + (" (it is a folder)" if file.is_dir() else "")
-            + "; give the path of a Wannier90 seedname_tb.dat or seedname_hr.dat file in "
-            "[model] file (relative to the config file's folder) or with --set model.file=PATH."
+            + "; give the path of a Wannier90 seedname_tb.dat or seedname_hr.dat file or of "
+            "a run's seedname.chk in [model] file (relative to the config file's folder) or "
+            "with --set model.file=PATH."
+        )
+    from qgmag.io.w90_reader import is_run
+
+    if is_run(file):
+        return ModelConfig(file=file, reader=_run_reader(table))
+    run_keys = sorted(set(table) & set(RUN_KEYS))
+    if run_keys:
+        raise ConfigError(
+            f"[model] keys {run_keys} apply to Wannier90 runs (file = \"seedname.chk\"); "
+            f"{str(file)!r} is a tight-binding file: remove them (for its Berry connection "
+            "use berry_connection)."
         )
     reader: dict[str, Any] = {}
+    if "spin_pairs" in table:
+        reader["spin_pairs"] = _spin_pairs(table["spin_pairs"])
     for key in ("lattice", "centres"):
         if key in table:
             value = table[key]
@@ -215,6 +235,59 @@ def _model_config(table: dict[str, Any]) -> ModelConfig:
             strict=True,
         )
     return ModelConfig(file=file, reader=reader)
+
+
+def _run_reader(table: dict[str, Any]) -> dict[str, Any]:
+    """Reader options of a Wannier90 run ([model] file = seedname.chk)."""
+    tb_keys = sorted(set(table) & set(TB_FILE_KEYS))
+    if tb_keys:
+        raise ConfigError(
+            f"[model] keys {tb_keys} apply to _tb.dat/_hr.dat files; a Wannier90 run takes "
+            f"{['centres', 'energy_shift', 'spin_pairs', *RUN_KEYS]}: remove them (the run's "
+            "files give the lattice, centres and spin)."
+        )
+    reader: dict[str, Any] = {}
+    if "centres" in table:
+        if isinstance(table["centres"], Path):
+            raise ConfigError(
+                "[model] centres of a Wannier90 run must be an array (num_wann x 3, Å); the "
+                "run's own centres are the default."
+            )
+        reader["centres"] = _matrix(table["centres"], _where("model", "centres"))
+    if "energy_shift" in table:
+        reader["energy_shift"] = _float(table["energy_shift"], _where("model", "energy_shift"))
+    if "spin_pairs" in table:
+        reader["spin_pairs"] = _spin_pairs(table["spin_pairs"])
+    if "level" in table:
+        reader["level"] = _str(table["level"], _where("model", "level"), RUN_LEVELS)
+    if "scheme" in table:
+        reader["scheme"] = _str(table["scheme"], _where("model", "scheme"), RUN_SCHEMES)
+    if "phase_centres" in table:
+        reader["phase_centres"] = _str(
+            table["phase_centres"], _where("model", "phase_centres"), PHASE_CENTRES
+        )
+    if "orbital_formula" in table:
+        reader["orbital_formula"] = _str(
+            table["orbital_formula"], _where("model", "orbital_formula"), ORBITAL_FORMULAS
+        )
+    return reader
+
+
+def _spin_pairs(value: Any) -> Any:
+    """`auto`, `time-reversal` or [[up, down], ...] (0-based ints)."""
+    where = _where("model", "spin_pairs")
+    if isinstance(value, str):
+        return _str(value, where, ("auto", "time-reversal"))
+    ok = isinstance(value, list) and value and all(
+        isinstance(p, list) and len(p) == 2 and all(type(x) is int and x >= 0 for x in p)
+        for p in value
+    )
+    if not ok:
+        raise ConfigError(
+            f"{where} must be \"auto\", \"time-reversal\" or an array of [up, down] pairs of "
+            f"0-based Wannier-function indices, e.g. [[0, 1], [2, 3]]; got {value!r}."
+        )
+    return [tuple(p) for p in value]
 
 
 def _matrix(value: Any, where: str) -> np.ndarray:

@@ -18,6 +18,11 @@ upper band makes Σ_n θ(μ - ε_n)[m_n + (μ - ε_n)Ω_n] equal to the trace fo
 WannierBerri's ``Morb`` exactly at T = 0; at T > 0 the pair weight is f_upper instead of
 f_n f_l (a difference of order (1 - f_lower) f_upper, i.e. only for pairs within a few kT of
 μ, and only in the disentanglement term).
+
+That occupied block depends on the Bloch-phase convention it is taken in (B̃ is the same
+in every convention, Ā is not); a model re-expressed for other phase centres keeps it in
+the convention it was built in (``model.lopez_centres``, the Wannier centres), so the
+"lopez" moment, like the "projected" one, is unchanged by moving the phase centres.
 """
 
 from __future__ import annotations
@@ -147,10 +152,25 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     out = pair_sums(tm + m, tm - m, rows, cols, n, n_w)
     local = bands.row_energy * bands.position_curvature_diagonal
     out += 0.5 * (local - bands.wannier_diagonal("orbital_c"))
-    if getattr(bands.model, "orbital_formula", "lopez") == "projected":
+    formula = getattr(bands.model, "orbital_formula", "lopez")
+    lopez_centres = getattr(bands.model, "lopez_centres", None)
+    if formula == "projected" or lopez_centres is not None:
         below = np.tril(np.ones((n, n), dtype=bool), -1)[None]  # l < n
         out += _projected_correction(bands, below)
+        if formula == "lopez":  # Lopez's approximation taken in the centres' own gauge
+            out -= _projected_correction(bands, below, _connection_at(bands, lopez_centres))
     return out
+
+
+def _connection_at(bands: BandData, centres: FloatArray) -> ComplexArray:
+    """Ā in the Bloch-phase convention with centres c instead of the model's p (3, N, n, n):
+    Ā_c = Ā_p + U†diag(p - c)U (the two bases differ by diag e^{ik·(p - c)}; B̃ = B̄ - εĀ is
+    the same in both, so Lopez's occupied block is moved to the centres c exactly)."""
+    shift = bands.model._tau - np.asarray(centres, dtype=float)  # (n, 3): p - c
+    u = bands._u
+    u_dag = np.conj(np.swapaxes(u, -1, -2))
+    moved = np.stack([np.matmul(u_dag * shift[:, a], u) for a in range(3)])
+    return bands.position_connection + moved
 
 
 def _orbital_b_dagger_rows(bands: BandData) -> ComplexArray:
@@ -160,16 +180,20 @@ def _orbital_b_dagger_rows(bands: BandData) -> ComplexArray:
     return bands._to_eigenbasis(bands.wannier_blocks("orbital_b_dagger"))
 
 
-def _projected_correction(bands: BandData, below: np.ndarray) -> FloatArray:
+def _projected_correction(
+    bands: BandData, below: np.ndarray, connection: ComplexArray | None = None
+) -> FloatArray:
     """Ceresoli-type projected form minus Lopez's: the occupied-occupied block of
     <Q∂_a u|H|Q∂_b u> uses B̄ itself where Lopez et al. use ε Ā (equal when the Wannier
     space is invariant under H). With B̃_mn = B̄_mn - ε_m Ā_mn and
     G_nm = 2 Im[conj(B̃^a_mn) Ā^b_mn + Ā^a_nm B̃^b_mn], the moment changes by
     -(1/2)[G_nn + Σ_{m<n} (G_nm + G_mn)]; the result is exactly unchanged when the
-    Bloch-phase centres move (an exact change of basis of the Wannier matrices)."""
+    Bloch-phase centres move (an exact change of basis of the Wannier matrices).
+    ``connection``: Ā in another Bloch-phase convention for the G products (B̃ is the same
+    in every convention, :func:`_connection_at`)."""
     e = bands.energy
-    abar = bands.position_connection
-    btil = bands.wannier_matrix("orbital_b") - e[None, :, :, None] * abar  # [m, n]: ε_m
+    btil = bands.wannier_matrix("orbital_b") - e[None, :, :, None] * bands.position_connection
+    abar = bands.position_connection if connection is None else connection  # [m, n]: ε_m
     a_t, b_t = np.swapaxes(abar, -1, -2), np.swapaxes(btil, -1, -2)  # [n, m] = X_mn
     out = np.empty((3, *e.shape))
     for c, (a, b) in enumerate(_CYC):

@@ -137,7 +137,56 @@ def resolve_pairs(spin_pairs: Any, centres: np.ndarray, source: str) -> tuple[li
     if isinstance(spin_pairs, str):
         if spin_pairs != "auto":
             raise SpinPairsError(
-                f"spin_pairs must be 'auto' or a list of pairs; got {spin_pairs!r}."
+                f"spin_pairs must be 'auto', 'time-reversal' or a list of pairs; got "
+                f"{spin_pairs!r}."
             )
         return identify_pairs(centres, source)
     return check_pairs(spin_pairs, n), "explicit pairs"
+
+
+#: eV; a fitted Θ with a larger residual sqrt(Σ_R |H(R)U - U H(R)*|²) is not used for spin
+TIME_REVERSAL_TOL = 0.05
+
+
+def resolve_spin(
+    spin_pairs: Any, centres: np.ndarray, source: str, hoppings: np.ndarray
+) -> tuple[list[tuple[int, int]], np.ndarray, str]:
+    """(pairs, on-site S/ħ (3, n, n), description) for ``spin_pairs``.
+
+    "time-reversal": the Kramers pairs of the time-reversal operator Θ = U K fitted to
+    H(R) (:func:`qgmag.io.time_reversal.fit_time_reversal`), which must be spinful
+    (U U* = -1), pair every Wannier function and pair only partners that share a centre;
+    S is then the exactly T-odd part (S - U S* U†)/2 of σ/2 on those pairs (lower index =
+    up), so that an exactly time-reversal-symmetric model gets exactly zero spin
+    magnetization. "auto" or explicit pairs: σ/2 on the pairs (:func:`resolve_pairs`).
+    """
+    n = np.asarray(centres).shape[0]
+    if not (isinstance(spin_pairs, str) and spin_pairs == "time-reversal"):
+        pairs, how = resolve_pairs(spin_pairs, centres, source)
+        return pairs, pair_spin_operators(pairs, n), how
+    from qgmag.io.time_reversal import TimeReversalError, fit_time_reversal
+
+    try:
+        fit = fit_time_reversal(hoppings, source)
+    except TimeReversalError as exc:
+        raise SpinPairsError(str(exc)) from None
+    problem = None
+    if fit.residual > TIME_REVERSAL_TOL:
+        problem = f"the model is not time-reversal symmetric (residual {fit.residual:.3g} eV)"
+    elif not fit.spinful:
+        problem = f"the fitted Θ has Θ² = +1 (|UU* + 1| = {fit.antisymmetry:.2g}): spinless"
+    elif fit.pairs is None:
+        problem = "the fitted Θ does not pair the Wannier functions one to one"
+    elif np.max(separations(centres, fit.pairs)) > PAIR_CENTRE_TOL:
+        problem = "the Kramers partners of the fitted Θ do not share centres"
+    if problem is not None:
+        raise SpinPairsError(
+            f"{source}: spin_pairs='time-reversal' cannot be used: {problem}; pass the pairs "
+            "explicitly: spin_pairs=[(up, down), ...]."
+        )
+    spin = fit.odd_part(pair_spin_operators(fit.pairs, n))
+    how = (
+        f"Kramers pairs of the fitted time reversal (residual {fit.residual:.2g} eV, "
+        f"T-odd part of σ/2)"
+    )
+    return fit.pairs, spin, how

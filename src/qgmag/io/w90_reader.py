@@ -18,7 +18,7 @@ import numpy as np
 
 from qgmag.errors import WannierFormatError
 from qgmag.io import w90_run as run
-from qgmag.io.w90_rspace import r_space_matrices, rephase
+from qgmag.io.w90_rspace import r_space_matrices, rephase, shift_energy
 from qgmag.models.wannier_model import WannierModel
 
 RUN_SUFFIXES = (".chk", ".chk.fmt", ".win")
@@ -106,19 +106,26 @@ def read_wannier90_run(
     spin_pairs : without .spn, a list of (up, down) Wannier-function index pairs (0-based)
         for ideal on-site spin matrices σ/2, or "auto" (the Wannier90 ordering whose partners
         share their centres, :func:`qgmag.io.spinor_pairs.identify_pairs`; refused with a
-        message when none does). Ignored when .spn is read. Default None: no spin without
-        .spn.
-    energy_shift : added to every energy (eV).
+        message when none does), or "time-reversal" (pairs and T-odd spin from the time
+        reversal fitted to H(R), :func:`qgmag.io.spinor_pairs.resolve_spin`). Ignored when
+        .spn is read. Default None: no spin without .spn.
+    energy_shift : s added to every energy (eV). The shifted model is exactly the unshifted
+        one with every energy + s (results at mu + s equal those at mu, tested):
+        :func:`qgmag.io.w90_rspace.shift_energy`.
     use_spn, use_uhu : read .spn / .uHu when present (False to skip them).
     scheme : "wannierberri" (default: b-vector finite differences with Wannier-centre
         phases, WannierBerri's System_w90 default; exactly unchanged when a Wannier function
         is relabelled by a lattice vector) or "postw90" (centre-free finite differences and
         Bloch sums e^{ik·R}, postw90 3.1's default). On a coarse ab-initio mesh the two
         differ (Fe 3x3x3: up to 0.07 μB/cell in M_orb, 4e-3 in AHC).
-    phase_centres : (num_wann, 3) Å: re-express the matrices for Bloch sums with these
-        positions (an exact change of basis, :func:`qgmag.io.w90_rspace.rephase`).
+    phase_centres : (num_wann, 3) Å, "origin" (all zero) or "wannier-centres" (the
+        default): re-express the matrices for Bloch sums with these positions (an exact
+        change of basis, :func:`qgmag.io.w90_rspace.rephase`); every observable is
+        unchanged (the "lopez" occupied-block approximation stays in the convention the
+        matrices were built in: the Wannier centres, or the origin for
+        ``scheme="postw90"``).
     orbital_formula : "lopez" (default, as WannierBerri and postw90) or "projected"
-        (unchanged by ``phase_centres``; :mod:`qgmag.geometry.full_level`).
+        (:mod:`qgmag.geometry.full_level`).
     """
     folder, seed = run_seed(path)
     t0 = time.perf_counter()
@@ -132,7 +139,7 @@ def read_wannier90_run(
         )
     chk = run.read_chk(chk_path)
     nb, nk = chk.num_bands, chk.num_kpts
-    eig = run.read_eig(folder / f"{seed}.eig", nb, nk) + float(energy_shift)
+    eig = run.read_eig(folder / f"{seed}.eig", nb, nk)  # energy_shift: after the build
     files = {"chk": str(chk_path), "eig": str(folder / f"{seed}.eig")}
     mmn = spn = uhu = None
     if (folder / f"{seed}.mmn").is_file():
@@ -143,7 +150,7 @@ def read_wannier90_run(
         files["spn"] = str(folder / f"{seed}.spn")
     if use_uhu and mmn is not None and (folder / f"{seed}.uHu").is_file():
         uhu = run.read_uhu(folder / f"{seed}.uHu", nb, nk, chk.nntot)
-        uhu = uhu + float(energy_shift) * _uiu_from_mmn(mmn, energy_shift)
+        # no uIu: C of the shifted model is built below from the unshifted uHu
         files["uHu"] = str(folder / f"{seed}.uHu")
     win = None
     if (folder / f"{seed}.win").is_file():
@@ -155,7 +162,17 @@ def read_wannier90_run(
     if tau.shape != (chk.num_wann, 3):
         raise WannierFormatError(f"centres must have shape ({chk.num_wann}, 3); got {tau.shape}.")
     mats = r_space_matrices(chk, eig, mmn, spn, uhu, tau, scheme=scheme)
-    positions = mats["positions"]
+    positions = built = mats["positions"]
+    if energy_shift:
+        mats = shift_energy(chk.lattice, mats, float(energy_shift))
+    if isinstance(phase_centres, str):
+        choices = {"wannier-centres": None, "origin": np.zeros((chk.num_wann, 3))}
+        if phase_centres not in choices:
+            raise WannierFormatError(
+                f"phase_centres must be 'wannier-centres', 'origin' or a ({chk.num_wann}, 3) "
+                f"array in Å; got {phase_centres!r}."
+            )
+        phase_centres = choices[phase_centres]
     if phase_centres is not None:
         new = np.asarray(phase_centres, dtype=float)
         if new.shape != (chk.num_wann, 3):
@@ -171,10 +188,12 @@ def read_wannier90_run(
         spin = 0.5 * mats["S"]
         spin_source = f"S(R) from {files['spn']}"
     elif spin_pairs is not None:
-        from qgmag.io.spinor_pairs import pair_spin_matrices, resolve_pairs
+        from qgmag.io.spinor_pairs import resolve_spin
 
-        pairs, how = resolve_pairs(spin_pairs, chk.centres, str(chk_path))
-        spin = pair_spin_matrices(pairs, mats["vectors"], chk.num_wann)
+        pairs, onsite, how = resolve_spin(spin_pairs, chk.centres, str(chk_path), mats["H"])
+        spin = np.zeros((*mats["H"].shape, 3), dtype=complex)
+        zero = int(np.flatnonzero(~np.any(mats["vectors"], axis=1))[0])
+        spin[zero] = np.moveaxis(onsite, 0, -1)
         spin_source = f"ideal Pauli matrices on {how} {pairs}"
     parameters = {
         "source": str(chk_path),
@@ -210,15 +229,5 @@ def read_wannier90_run(
         parameters=parameters,
         spin_source=spin_source,
         orbital_formula=orbital_formula,
+        lopez_centres=built,
     )
-
-
-def _uiu_from_mmn(mmn: run.Overlaps, shift: float) -> Any:
-    """uHu shifts with H -> H + s by s <u_k+b1|u_k+b2>, which the files do not hold; only
-    shift = 0 is exact, so a nonzero energy_shift with .uHu is refused."""
-    if shift:
-        raise WannierFormatError(
-            "energy_shift with a .uHu file would need <u_k+b1|u_k+b2> (.uIu), which Wannier90 "
-            "runs do not write; read with energy_shift=0 and shift mu instead."
-        )
-    return 0.0

@@ -289,3 +289,46 @@ def _c_shift(b0: np.ndarray, h: np.ndarray, p: np.ndarray, partner: np.ndarray) 
             + (pm[..., a] * pn[..., b] - pm[..., b] * pn[..., a]) * h
         )
     return out
+
+
+def curl_connection(
+    lattice: np.ndarray, vectors: np.ndarray, connection: np.ndarray, positions: np.ndarray
+) -> np.ndarray:
+    """(∂×A)(R) (nR, n, n, 3), Å²: the R-space matrices whose Bloch sums
+    Σ_R e^{ik·(R + p_n - p_m)} X(R) are ∂_a A_b - ∂_b A_a ((a, b, c) cyclic) of
+    A(k) = Σ_R e^{ik·(R + p_n - p_m)} A(R), i.e. X^c = i (d_a A_b - d_b A_a) with
+    d = R + p_n - p_m (Cartesian, Å). Hermitian like A. Used for the energy shift of C."""
+    d = (vectors @ lattice)[:, None, None, :] + positions[None, None, :, :] - positions[
+        None, :, None, :
+    ]
+    out = np.empty(connection.shape, dtype=complex)
+    for c, (a, b) in enumerate(_CYC):
+        out[..., c] = 1j * (d[..., a] * connection[..., b] - d[..., b] * connection[..., a])
+    return out
+
+
+def shift_energy(
+    lattice: np.ndarray, mats: dict[str, np.ndarray], s: float
+) -> dict[str, np.ndarray]:
+    """The matrices of the same model with every energy + s (eV), exactly:
+    H(0) + s·1, B + s·A and C + s·(∂×A)(R) (:func:`curl_connection`), in the convention
+    of ``mats["positions"]``. Then B̄ − εĀ, B̄ − ε_n Ā and ε Ω̄ − C̄ are unchanged, so every
+    observable at mu + s equals the unshifted one at mu.
+
+    Shifting the ab-initio energies instead gives B + s·A only before A is made Hermitian,
+    and C + s·(finite difference of <u_k+b1|u_k+b2>) — a ``.uIu`` that Wannier90 does not
+    write and that equals s·(∂×A) only to O(b²): that route would make M^O depend on the
+    zero of energy, which the exact shift here does not.
+    """
+    out = dict(mats)
+    zero = int(np.flatnonzero(~np.any(mats["vectors"], axis=1))[0])
+    out["H"] = mats["H"].copy()
+    out["H"][zero] += s * np.eye(mats["H"].shape[1])
+    if "B" in mats:
+        out["B"] = mats["B"] + s * mats["A"]
+    if "C" in mats:
+        out["C"] = mats["C"] + s * curl_connection(
+            lattice, mats["vectors"], mats["A"], mats["positions"]
+        )
+    return out
+

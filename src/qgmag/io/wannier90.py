@@ -366,8 +366,10 @@ def read_wannier90(
         explicit (3, num_wann, num_wann) matrices of S/hbar. An ordering whose partners sit
         at different centres while the centres pair up differently (GaAs_tb.dat) is refused
         (:class:`~qgmag.io.spinor_pairs.SpinPairsError`): pass ``spin_pairs``.
-    spin_pairs : explicit (up, down) Wannier-function index pairs (σ/2 on each pair), or
-        "auto" (the ordering whose partners share their centres, else refused).
+    spin_pairs : explicit (up, down) Wannier-function index pairs (σ/2 on each pair),
+        "auto" (the ordering whose partners share their centres, else refused), or
+        "time-reversal" (the Kramers pairs of the time reversal fitted to H(R), and the
+        exactly T-odd part of σ/2 on them: :func:`qgmag.io.spinor_pairs.resolve_spin`).
     berry_connection : "tight-binding" (default: point-like orbitals at the centres, only
         the internal term of the Berry connection; r(R) is still stored in
         ``model.position_matrices``) or "full" (``_tb.dat`` only: the Wannier-function
@@ -446,10 +448,10 @@ def read_wannier90(
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
     if spin_pairs is not None:
-        from qgmag.io.spinor_pairs import pair_spin_operators, resolve_pairs
+        from qgmag.io.spinor_pairs import resolve_spin
 
-        pairs, how = resolve_pairs(spin_pairs, cart, str(raw.path))
-        spin_matrices = pair_spin_operators(pairs, raw.num_wann)
+        hop = raw.hamiltonian / raw.degeneracies.astype(float)[:, None, None]
+        pairs, spin_matrices, how = resolve_spin(spin_pairs, cart, str(raw.path), hop)
         ordering = f"{how} {pairs}"
     elif spin_matrices is not None and ordering is not None and spin is None:
         from qgmag.io.spinor_pairs import check_ordering
@@ -527,15 +529,21 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     (default "auto"), ``energy_shift`` and ``name`` as in :func:`read_wannier90`; the file
     is summarized without building a model, so a ``_hr.dat`` without lattice still works.
     """
-    unknown = set(read_kwargs) - {"lattice", "spinor_ordering", "energy_shift", "name"}
+    run_keys = {"level", "scheme", "phase_centres", "orbital_formula"}
+    allowed = {"lattice", "spinor_ordering", "energy_shift", "name", "spin_pairs", *run_keys}
+    unknown = set(read_kwargs) - allowed
     if unknown:
         raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
     from qgmag.io.w90_reader import is_run
     from qgmag.io.wberri_npz import is_wberri_folder
 
     if not isinstance(source, TightBindingModel) and (is_run(source) or is_wberri_folder(source)):
-        kwargs = {k: v for k, v in read_kwargs.items() if k in ("energy_shift", "name")}
+        keep = ("energy_shift", "name", "spin_pairs", *run_keys)
+        kwargs = {k: v for k, v in read_kwargs.items() if k in keep}
         source = read_wannier90(source, **kwargs)
+    elif not isinstance(source, TightBindingModel) and "spin_pairs" in read_kwargs:
+        kwargs = {k: v for k, v in read_kwargs.items() if k != "spinor_ordering"}
+        source = read_wannier90(source, **kwargs)  # level= etc. are refused there
     if isinstance(source, TightBindingModel):
         model = source
         par = model.parameters
@@ -560,7 +568,18 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
             "energy_window_k0_eV": [float(eig[0]), float(eig[-1])],
             "degeneracies": par.get("degeneracies"),
             "lattice_source": par.get("lattice_source"),
+            **{
+                key: getattr(model, key)
+                for key in ("level", "spin_source", "orbital_formula")
+                if hasattr(model, key)
+            },
+            **({"scheme": par["scheme"]} if "scheme" in par else {}),
         }
+    if set(read_kwargs) & run_keys:
+        raise ModelError(
+            f"{sorted(set(read_kwargs) & run_keys)} apply to Wannier90 runs (seedname.chk); "
+            f"{str(source)!r} is a tight-binding file."
+        )
     raw = read_hamiltonian_file(source)
     deg = raw.degeneracies.astype(float)
     ham = raw.hamiltonian / deg[:, None, None]

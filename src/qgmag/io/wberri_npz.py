@@ -99,11 +99,10 @@ def read_wberri_npz(
     aa, bb, cc = matrix("AA"), matrix("BB"), matrix("CC")
     if energy_shift and bb is not None:
         bb = bb + float(energy_shift) * aa
-    if energy_shift and cc is not None:
-        raise WannierFormatError(
-            "energy_shift with the CC matrix would need <u|u> products not in the folder; "
-            "read with energy_shift=0 and shift mu instead."
-        )
+    if energy_shift and cc is not None and aa is not None:
+        from qgmag.io.w90_rspace import curl_connection  # exact shift (shift_energy)
+
+        cc = cc + float(energy_shift) * curl_connection(lattice, vectors, aa, centres)
     parameters = {
         "source": str(folder),
         "format": "wannierberri_npz" + ("_legacy" if legacy else ""),

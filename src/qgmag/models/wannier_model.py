@@ -79,6 +79,9 @@ class WannierModel(TightBindingModel):
     orbital_c_matrices: ComplexArray | None  # (nR, n, n, 3) eV·Å²
     spin_matrices: ComplexArray | None  # (nR, n, n, 3) S/ħ
     spin_source: str
+    #: Bloch-phase centres (n, 3) Å of the "lopez" occupied-block approximation when they
+    #: differ from the model's own (None: the same)
+    lopez_centres: FloatArray | None
 
     @classmethod
     def from_wannier(
@@ -97,6 +100,7 @@ class WannierModel(TightBindingModel):
         parameters: dict[str, Any] | None = None,
         spin_source: str = "none",
         orbital_formula: str = "lopez",
+        lopez_centres: ArrayLike | None = None,
     ) -> WannierModel:
         """Build from R-space matrices (all on ``vectors``, degeneracies folded in).
 
@@ -106,6 +110,10 @@ class WannierModel(TightBindingModel):
         WannierBerri and postw90) or "projected" (the occupied-occupied block with B̄
         itself, invariant under moving the Bloch-phase centres; see
         :mod:`qgmag.geometry.full_level`).
+        ``lopez_centres`` (n, 3) Å: the Bloch-phase centres in which the "lopez" formula's
+        occupied-block approximation is taken (default ``centres``; a run re-expressed with
+        other ``phase_centres`` keeps the centres it was built with, so that every
+        observable is unchanged by the re-expression).
         """
         if orbital_formula not in ORBITAL_FORMULAS:
             raise ModelError(
@@ -131,6 +139,11 @@ class WannierModel(TightBindingModel):
             pos_mat = np.array(connection, dtype=complex)
             zero = int(np.flatnonzero(~np.any(vec, axis=1))[0])
             pos_mat[zero, np.arange(cart.shape[0]), np.arange(cart.shape[0])] += cart
+        lopez = None if lopez_centres is None else np.array(lopez_centres, dtype=float)
+        if lopez is not None and lopez.shape != cart.shape:
+            raise ModelError(f"lopez_centres must have shape {cart.shape}; got {lopez.shape}.")
+        if lopez is not None and np.array_equal(lopez, cart):
+            lopez = None  # the default: the Bloch-phase centres themselves
         spin_arr = None if spin is None else np.asarray(spin, dtype=complex)
         onsite = None
         if spin_arr is not None:
@@ -158,6 +171,7 @@ class WannierModel(TightBindingModel):
             ("spin_matrices", spin_arr),
             ("spin_source", spin_source if spin_arr is not None else "none"),
             ("orbital_formula", orbital_formula),
+            ("lopez_centres", lopez),
         ):
             if isinstance(value, np.ndarray):
                 value.setflags(write=False)
@@ -185,6 +199,7 @@ class WannierModel(TightBindingModel):
             parameters=dict(self.parameters),
             spin_source=self.spin_source,
             orbital_formula=orbital_formula or self.orbital_formula,
+            lopez_centres=self.lopez_centres,
         )
 
     # -- k-space blocks of B, C, S (phase-stripped basis of bloch_blocks) ----------------
