@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from qgmag.bands.engine import BandData
+from qgmag.constants import BOLTZMANN_EV
 from qgmag.models.base import FloatArray
 
 #: points of the trapezoidal rule on each residue circle (error ~ N⁶ 4**-N)
@@ -38,13 +39,14 @@ for _a, _b, _c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
 
 
 def _circles(
-    e: np.ndarray, deg: np.ndarray, n_points: int
+    e: np.ndarray, deg: np.ndarray, n_points: int, max_radius: float = np.inf
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Circle nodes z (N, n, S), weights dz/2πi (N, n, S) around each band, set sizes (N, n)."""
     dist = np.abs(e[:, :, None] - e[:, None, :])
     dist = np.where(deg, np.inf, dist)
     radius = np.min(dist, axis=-1) / 4.0 if e.shape[-1] > 1 else np.ones_like(e)
     radius = np.where(np.isfinite(radius), radius, 1.0)
+    radius = np.minimum(radius, max_radius)
     theta = 2.0 * np.pi * (np.arange(n_points) + 0.5) / n_points
     unit = np.exp(1j * theta)
     z = e[..., None] + radius[..., None] * unit
@@ -56,13 +58,22 @@ def _circles(
 _BLOCK_ENTRIES = 2 * 2**20
 
 
-def orbital_sea_weight(bands: BandData, n_points: int = N_CIRCLE_POINTS) -> FloatArray:
+def orbital_sea_weight(
+    bands: BandData,
+    n_points: int = N_CIRCLE_POINTS,
+    mu: float | None = None,
+    temperature: float | None = None,
+) -> FloatArray:
     """X^{i,jk}_n (3[i], 3[j], 3[k], N, n), Å⁴/eV: residue weight of the orbital τ⁰ sea.
 
-    Σ_n f0(ε_n) X^{i,jk}_n summed over the mesh ([dk] average per cell) is the
-    coefficient Q with ∂P_jk/∂B_i = -(e/ħ) Q (module docstring). Degenerate sets share
-    their residue equally. Needs ``bands`` built with ``need_second_derivatives=True``.
-    Work arrays are processed in k-blocks of bounded size.
+    Without ``mu``: the residue at each band, Σ_n f0(ε_n) X^{i,jk}_n summed over the mesh
+    ([dk] average per cell) is the insulator's coefficient Q with ∂P_jk/∂B_i = -(e/ħ) Q
+    (module docstring). With ``mu`` (eV) and ``temperature`` (K > 0): ½∮ f(z) T(z) dz/2πi
+    around each band with the Fermi function f at complex z (circles of radius below
+    πk_BT/2, inside the strip free of Matsubara poles), so that Σ_n X_n is the metal's
+    weight at that (μ, T) including every higher-order pole. Degenerate sets share their
+    circle equally. Needs ``bands`` built with ``need_second_derivatives=True``.
+    Work arrays are processed in k-blocks of bounded size. (Test oracle: slow, n⁴·n_points.)
     """
     dim = bands.dim
     v_all = bands.velocity_matrix[:dim]
@@ -74,16 +85,28 @@ def orbital_sea_weight(bands: BandData, n_points: int = N_CIRCLE_POINTS) -> Floa
     for start in range(0, e_all.shape[0], size):
         sl = slice(start, start + size)
         out[..., sl, :] = _weights(
-            e_all[sl], deg_all[sl], v_all[:, sl], w_all[:, :, sl], dim, n_points
+            e_all[sl], deg_all[sl], v_all[:, sl], w_all[:, :, sl], dim, n_points, mu, temperature
         )
     return out
 
 
 def _weights(
-    energy: np.ndarray, deg: np.ndarray, v: np.ndarray, w: np.ndarray, dim: int, n_points: int
+    energy: np.ndarray,
+    deg: np.ndarray,
+    v: np.ndarray,
+    w: np.ndarray,
+    dim: int,
+    n_points: int,
+    mu: float | None = None,
+    temperature: float | None = None,
 ) -> FloatArray:
     """:func:`orbital_sea_weight` for one k-block."""
-    z, weight, set_size = _circles(energy, deg, n_points)
+    if mu is None:
+        z, weight, set_size = _circles(energy, deg, n_points)
+    else:
+        width = BOLTZMANN_EV * float(temperature)  # type: ignore[arg-type]
+        z, weight, set_size = _circles(energy, deg, n_points, np.pi * width / 2)
+        weight = weight / (1.0 + np.exp((z - mu) / width))
     g = 1.0 / (z[..., None] - energy[:, None, None, :])  # (N, n_c, S, n)
     # broadcast operators over (circle, node): (N, 1, 1, n, n)
     vv = [x[:, None, None] for x in v]
