@@ -75,7 +75,8 @@ def test_t_odd_parts_flip_sign_under_time_reversal(case, shared_data):
         if not path.is_file():
             pytest.skip(f"{path} not available")
         model = _fe(path)
-        kw = dict(mu=17.6255, temperature=1500.0, kmesh=(3, 3, 3), degeneracy_tol=1e-4)
+        # 1e-3: pairs split by ~1e-4 eV would make the orbital τ⁰ sea refuse (round-off)
+        kw = dict(mu=17.6255, temperature=1500.0, kmesh=(3, 3, 3), degeneracy_tol=1e-3)
     a = _compute(model, [SPIN, ORB], **kw)
     b = _compute(sym.time_reversed(model), [SPIN, ORB], **kw)
     for name in (SPIN, ORB):
@@ -131,7 +132,7 @@ def test_fe_model_symmetry_breaking_is_measured(shared_data):
         mu=17.6255,
         temperature=1500.0,
         kmesh=(4, 4, 4),
-        degeneracy_tol=1e-4,
+        degeneracy_tol=1e-3,
     )
     ahc = ds["anomalous_hall_conductivity"].values.ravel()
     ahc_breaking = np.linalg.norm(ahc[:2]) / np.linalg.norm(ahc)
