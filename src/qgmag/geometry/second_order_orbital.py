@@ -205,8 +205,7 @@ def _anchored(
         if t == 0:  # first slot after the anchor: e_c^T P_c M = rows of M
             state = {-w0: mat}
         elif t == len(seq) - 1:  # closing slot: diag(X M) without the product
-            m_t = np.swapaxes(mat, -1, -2)
-            state = {o: np.sum(x * m_t, axis=-1) for o, x in state.items()}
+            state = {o: np.einsum("...ij,...ji->...i", x, mat) for o, x in state.items()}
         elif isinstance(f, str):
             state = {o: np.matmul(x, mat) for o, x in state.items()}
         else:
