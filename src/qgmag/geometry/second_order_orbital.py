@@ -169,7 +169,9 @@ def _block_weights(
     # (i/2) ε_abi, ½ Re of the polarizability, 1/r! of the Taylor weight, symmetrize (j, k)
     x = np.real(0.5j * coef[:, :, 0]) * 0.5
     x = 0.5 * (x + np.swapaxes(x, 2, 3))
-    x /= np.array([factorial(r) for r in range(MAX_DERIVATIVE + 1)])[:, None, None, None, None, None]
+    x /= np.array([factorial(r) for r in range(MAX_DERIVATIVE + 1)])[
+        :, None, None, None, None, None
+    ]
     # degenerate sets share their Laurent coefficients equally (gauge invariance)
     size = deg.sum(axis=-1)
     return np.einsum("...kc,kcm->...km", x, inmask / size[:, :, None])
@@ -213,7 +215,6 @@ def _anchored(
         if t == ab_last:
             state = {o: _contract(x, levi) for o, x in state.items()}
     return {-1 - o: x for o, x in state.items() if -1 - o <= MAX_DERIVATIVE}
-
 
 
 def _cost(seq: list[tuple[int | str, bool]]) -> int:

@@ -101,7 +101,9 @@ def response_per_cell(d_pol_d_b: np.ndarray) -> np.ndarray:
     return -0.01 * np.asarray(d_pol_d_b) / (c.BOHR_MAGNETON / c.EV)
 
 
-def _fourth_divided_difference(x: np.ndarray, y: np.ndarray, mu: float, temperature: float) -> np.ndarray:
+def _fourth_divided_difference(
+    x: np.ndarray, y: np.ndarray, mu: float, temperature: float
+) -> np.ndarray:
     """f[x, y, y, y] of the Fermi function (1/eV³): direct formula for |x - y| > 0.02 k_BT,
     Taylor series in x - y (f''' ... f^(5) at y) below (error ~ 1e-7 relative)."""
     width = BOLTZMANN_EV * temperature
@@ -113,7 +115,7 @@ def _fourth_divided_difference(x: np.ndarray, y: np.ndarray, mu: float, temperat
     d = x - y
     close = np.abs(d) <= 0.02 * width
     safe = np.where(close, 1.0, d)
-    direct = (kern(x, "f0") - kern(y, "f0") - kern(y, "df0") * d - kern(y, "d2f0") * d**2 / 2)
+    direct = kern(x, "f0") - kern(y, "f0") - kern(y, "df0") * d - kern(y, "d2f0") * d**2 / 2
     direct = direct / safe**3
     taylor = kern(y, "d3f0") / 6 + kern(y, "d4f0") * d / 24 + kern(y, "d5f0") * d**2 / 120
     return np.where(close, taylor, direct)
