@@ -5,6 +5,8 @@ Three kernels of the band energy ε enter the observables (μ, T fixed):
 * ``f0``    occupation f0(ε)
 * ``df0``   its derivative f0'(ε) = df0/dε (negative; 1/eV), for Fermi-surface terms
 * ``d2f0``  its second derivative f0''(ε) (1/eV²), for the τ² (Drude) E² response
+* ``d3f0``, ``d4f0``, ``d5f0``  f0^(3), f0^(4), f0^(5) (1/eV^r), for the higher-order poles
+  of the orbital τ⁰ E² Fermi sea
 * ``x_df0``, ``x_d2f0``  (μ - ε) f0'(ε) and (μ - ε) f0''(ε) (dimensionless, 1/eV), for the
   itinerant orbital τ² term with the occupation-linear grand density g = (μ - ε) f
 * ``grand`` G(ε) = ∫_ε^∞ f0(ε') dε' (eV), so that dG/dε = -f0; for Fermi–Dirac
@@ -31,7 +33,9 @@ from qgmag.errors import QgmagError
 from qgmag.models.base import FloatArray
 
 SMEARING_KINDS = ("fermi-dirac", "gaussian", "methfessel-paxton")
-KERNELS = ("f0", "df0", "grand", "d2f0", "x_df0", "x_d2f0")
+KERNELS = ("f0", "df0", "grand", "d2f0", "x_df0", "x_d2f0", "d3f0", "d4f0", "d5f0")
+#: kernels that are the r-th derivative f0^(r), r >= 3 (closed forms below)
+_HIGH_DERIVATIVES = {"d3f0": 3, "d4f0": 4, "d5f0": 5}
 _SQRT_PI = np.sqrt(np.pi)
 
 
@@ -72,7 +76,25 @@ def parse_smearing(smearing: object) -> Smearing | None:
     )
 
 
+def _fermi_dirac_polynomial(order: int) -> np.polynomial.Polynomial:
+    """p_r(s) with d^r s/dx^r = p_r(s) for s = 1/(1 + e^x): p_0 = s, p_{r+1} = p_r'(s)(s² - s)."""
+    p = np.polynomial.Polynomial([0.0, 1.0])
+    for _ in range(order):
+        p = p.deriv() * np.polynomial.Polynomial([0.0, -1.0, 1.0])
+    return p
+
+
+def _hermite_gaussian(order: int, x: FloatArray) -> FloatArray:
+    """d^r e^{-x²}/dx^r = (-1)^r H_r(x) e^{-x²} (physicists' Hermite polynomials)."""
+    coeffs = np.zeros(order + 1)
+    coeffs[order] = 1.0
+    return (-1.0) ** order * np.polynomial.hermite.hermval(x, coeffs) * np.exp(-(x**2))
+
+
 def _fermi_dirac_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
+    if kernel in _HIGH_DERIVATIVES:
+        order = _HIGH_DERIVATIVES[kernel]
+        return _fermi_dirac_polynomial(order)(expit(-x)) / width**order
     if kernel == "f0":
         return expit(-x)
     if kernel == "df0":
@@ -85,6 +107,9 @@ def _fermi_dirac_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray
 
 
 def _gaussian_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
+    if kernel in _HIGH_DERIVATIVES:  # f = erfc(x)/2: f^(r) = -d^{r-1} e^{-x²}/dx^{r-1} / √π
+        order = _HIGH_DERIVATIVES[kernel]
+        return -_hermite_gaussian(order - 1, x) / (_SQRT_PI * width**order)
     if kernel == "f0":
         return 0.5 * erfc(x)
     if kernel == "df0":
@@ -96,6 +121,10 @@ def _gaussian_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
 
 def _methfessel_paxton_kernels(x: FloatArray, width: float, kernel: str) -> FloatArray:
     """First-order Methfessel–Paxton: f = erfc(x)/2 - x e^{-x²}/(2√π)."""
+    if kernel in _HIGH_DERIVATIVES:  # f - erfc(x)/2 = (d e^{-x²}/dx)/(4√π)
+        order = _HIGH_DERIVATIVES[kernel]
+        extra = _hermite_gaussian(order + 1, x) / (4.0 * _SQRT_PI * width**order)
+        return _gaussian_kernels(x, width, kernel) + extra
     g = np.exp(-(x**2)) / _SQRT_PI
     if kernel == "f0":
         return 0.5 * erfc(x) - 0.5 * x * g

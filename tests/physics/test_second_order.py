@@ -228,11 +228,9 @@ def test_degenerate_sets_gauge_invariance_and_continuity(magnet):
     kw = dict(mu=1.3, temperature=900.0, kmesh=(16, 16), degeneracy_tol=1e-5)
     single = _compute_any_mesh(magnet, [SPIN, ORB], **kw)
     for delta, seed in ((0.0, 3), (2e-6, 4), (2e-5, None)):
-        # 8 bands: the orbital τ⁰ sea is skipped there (cost), with a warning
-        with pytest.warns(qgmag.QgmagWarning, match="skipped"):
-            ds = _compute_any_mesh(_doubled(magnet, delta), [SPIN, ORB], gauge_seed=seed, **kw)
+        ds = _compute_any_mesh(_doubled(magnet, delta), [SPIN, ORB], gauge_seed=seed, **kw)
         for name in (SPIN, ORB):
-            for part in ("tau2", "tau1", "tau0" if name == SPIN else "tau0_surface"):
+            for part in ("tau2", "tau1", "tau0_sea", "tau0_surface"):
                 ref = 2 * single[f"{name}_{part}"].values
                 got = ds[f"{name}_{part}"].values
                 assert np.abs(got - ref).max() < 1e-6 * np.abs(ref).max(), (name, part, delta)
@@ -286,13 +284,16 @@ def test_no_orbital_drude_or_dipole_in_an_insulator(magnet, insulator):
 def test_insulator_sea_is_continuous_when_coupled_pairs_cross_the_tolerance(magnet):
     """Copies coupled by δ (σ_x ⊗ X, X a random Hermitian matrix: intra-pair matrix elements
     of S and V are nonzero): grouped (δ = 0 rotated, 3e-6) or split (3e-5, 3e-4) across the
-    1e-5 eV tolerance, the filled-band τ⁰ sea stays 2× the single value to O(δ²)."""
+    1e-5 eV tolerance, the filled-band τ⁰ sea (spin and orbital) stays 2× the single value
+    to O(δ²)."""
     rng = np.random.default_rng(5)
     x = rng.normal(size=(4, 4)) + 1j * rng.normal(size=(4, 4))
     x = (x + x.conj().T) / 2
     x /= np.abs(np.linalg.eigvalsh(x)).max()
     kw = dict(mu=0.1, kmesh=(16, 16), smearing=("gaussian", 0.02), degeneracy_tol=1e-5)
-    ref = 2 * _compute_any_mesh(magnet, SPIN, **kw)[SPIN + "_tau0_sea"].values
+    single = _compute_any_mesh(magnet, [SPIN, ORB], **kw)
+    ref = 2 * single[SPIN + "_tau0_sea"].values
+    ref_orb = 2 * single[ORB + "_tau0_sea"].values
     for delta, seed in ((0.0, 1), (3e-6, 2), (3e-5, None), (3e-4, None)):
         model = _doubled(magnet, 0.0)
         mats = np.array(model.hopping_matrices)
@@ -302,6 +303,10 @@ def test_insulator_sea_is_continuous_when_coupled_pairs_cross_the_tolerance(magn
         model = TightBindingModel.from_arrays(
             model.lattice, model.positions, model.hopping_vectors, mats, spin=model.spin
         )
-        got = _compute_any_mesh(model, SPIN, gauge_seed=seed, **kw)[SPIN].values
+        ds = _compute_any_mesh(model, [SPIN, ORB], gauge_seed=seed, **kw)
+        got = ds[SPIN].values
         bound = max(1e-10, 1e-5 * (delta / 1e-3) ** 2)  # measured 3e-16, 1e-11, 1e-9, 1e-7
         assert np.abs(got - ref).max() < bound * np.abs(ref).max(), delta
+        # the orbital sea (exact Laurent weights): measured 3e-16, 5e-11, 5e-9, 5e-7
+        got = ds[ORB + "_tau0_sea"].values
+        assert np.abs(got - ref_orb).max() < bound * np.abs(ref_orb).max(), delta

@@ -16,7 +16,6 @@ import pytest
 
 import qgmag
 from qgmag.observables import second_order_symmetry as sym
-from qgmag.observables.second_order import MAX_ORBITAL_SEA_BANDS
 from qgmag.validation.second_order_field import centrosymmetric_magnet
 
 SPIN = "kinetic_spin_second_order"
@@ -76,16 +75,14 @@ def test_t_odd_parts_flip_sign_under_time_reversal(case, shared_data):
         if not path.is_file():
             pytest.skip(f"{path} not available")
         model = _fe(path)
-        kw = dict(mu=17.6255, temperature=1500.0, kmesh=(3, 3, 3), degeneracy_tol=1e-4)
+        # 1e-3: pairs split by ~1e-4 eV would make the orbital τ⁰ sea refuse (round-off)
+        kw = dict(mu=17.6255, temperature=1500.0, kmesh=(3, 3, 3), degeneracy_tol=1e-3)
     a = _compute(model, [SPIN, ORB], **kw)
     b = _compute(sym.time_reversed(model), [SPIN, ORB], **kw)
     for name in (SPIN, ORB):
         for part, odd in T_ODD.items():
             var = f"{name}_{part}"
             if var not in a:
-                continue
-            if var == ORB + "_tau0_sea" and model.n_bands > MAX_ORBITAL_SEA_BANDS:
-                assert not np.any(a[var].values)  # skipped (cost) for large models
                 continue
             x, y = a[var].values, b[var].values
             assert np.abs(x).max() > 0, var
@@ -110,8 +107,9 @@ def te(shared_data):
 
 
 def test_tellurium_t_odd_zero_and_t_even_of_the_321_form(te):
-    """7³ mesh: D3-symmetric and free of the 4-fold degenerate H point."""
-    ds = _compute(te, [ORB, SPIN], mu=5.88, temperature=600.0, kmesh=(7, 7, 7), degeneracy_tol=1e-3)
+    """5³ mesh: D3-symmetric and free of the 4-fold degenerate H point (odd); the orbital
+    τ⁰ sea (24 bands) is included in the T-odd parts."""
+    ds = _compute(te, [ORB, SPIN], mu=5.88, temperature=600.0, kmesh=(5, 5, 5), degeneracy_tol=1e-3)
     tau1 = ds[ORB + "_tau1"].isel(mu=0, temperature=0).values
     scale = np.abs(tau1).max()
     assert scale > 0
@@ -135,7 +133,7 @@ def test_fe_model_symmetry_breaking_is_measured(shared_data):
         mu=17.6255,
         temperature=1500.0,
         kmesh=(4, 4, 4),
-        degeneracy_tol=1e-4,
+        degeneracy_tol=1e-3,
     )
     ahc = ds["anomalous_hall_conductivity"].values.ravel()
     ahc_breaking = np.linalg.norm(ahc[:2]) / np.linalg.norm(ahc)

@@ -1,152 +1,260 @@
-"""Orbital τ⁰ Fermi-sea weight of the E² kinetic magnetization (B-derivative of the BCP sum).
+"""Orbital τ⁰ Fermi-sea weights of the E² kinetic magnetization, exact in the eigenbasis.
 
-For a filled-band insulator the static E² free energy per cell is
-F^(2) = (eE_j)(eE_k) P_jk with the filled-band polarizability (Å²/eV)
+The E² free energy per cell is F^(2) = (eE_j)(eE_k) P_jk with the band polarizability
+(Å²/eV)
 
-    P_jk = Σ_{n occ, m unocc} Re V^j_nm V^k_mn/(ε_n-ε_m)³ = ½ ∮ dz/2πi ∫[dk] Tr[G V^j G³ V^k],
+    P_jk = ½ ∮ dz/2πi f(z) ∫[dk] Tr[G V^j G³ V^k],   G = (z - H(k))⁻¹,
 
-G = (z - H(k))⁻¹, the contour around the occupied spectrum. In a uniform field B the same
-operator expression holds with the Weyl symbols of G and V multiplied by the Moyal product
-of the kinetic momenta, [K_a, K_b] = iθ_ab, θ_ab = -(e/ħ) ε_abi B_i (electron charge -e,
-Peierls substitution along straight lines = Weyl quantization of H(k) in the atomic gauge):
+the contour around the real axis (for a filled-band insulator at T = 0 this is
+Σ_{n occ, m unocc} Re V^j_nm V^k_mn/(ε_n-ε_m)³). In a uniform field B the same operator
+expression holds with the Weyl symbols multiplied by the Moyal product of the kinetic
+momenta, [K_a, K_b] = iθ_ab, θ_ab = -(e/ħ) ε_abi B_i (electron charge -e; straight-line
+Peierls phases are the Weyl quantization of H(k) in the atomic gauge):
 A ⋆ C = AC + (i/2) θ_ab ∂_aA ∂_bC + O(B²), the symbol of V^a is ∂_aH and
-G_⋆ = G + (i/2) θ_ab G ∂_aH G ∂_bH G + O(B²) (derived here; the gauge-covariant Wigner
-formalism). Expanding Tr[G_⋆ ⋆ V^j ⋆ G_⋆³ ⋆ V^k] to first order in θ gives, per k, a rational
-function of z with poles at the band energies; its residue at the degenerate set of band n
-is the per-band weight X^{i,jk}_n (Å⁴/eV, :func:`orbital_sea_weight`), such that
+G_⋆ = G + (i/2) θ_ab G ∂_aH G ∂_bH G + O(B²). The first order in θ of
+Tr[G_⋆ ⋆ V^j ⋆ G_⋆³ ⋆ V^k] is, per k, T^{i,jk}(z) = (i/2) ε_abi Σ_chains Tr[chain], a sum of
+19 traces of products of V = U†∂H U, W = U†∂∂H U and powers of the diagonal G (the list
+:data:`CHAINS`). It is a rational function of z with poles of order ≤ 6 at the band
+energies, so
 
-    ∂P_jk/∂B_i = -(e/ħ) Σ_occ ∫[dk] X^{i,jk}_n,    δM_i = -∂F^(2)/∂B_i = (e/ħ) e² E_jE_k Σ_occ ∫ X,
+    ∮ f(z) T(z) dz/2πi = Σ_n Σ_{r=0}^{5} C^{(r)}_n f^{(r)}(ε_n)/r!,
 
-exact for an insulator at T = 0 (μ in the gap). Each residue is evaluated by the
-trapezoidal rule on a circle around ε_n of radius a quarter of the distance to the nearest
-band outside D(n) (error ~ n_points⁶ 4^-n_points). Checked against Peierls magnetic supercells
-(:mod:`qgmag.validation.second_order_orbital`). Needs V and W = U†∂_a∂_bH U.
+with C^{(r)}_n the coefficient of (z - ε_n)^{-1-r} in the Laurent expansion of T at the
+degenerate set of band n (shared equally by the set's bands). The coefficients are
+computed exactly (no quadrature) by propagating, for every anchor band c at once, the
+rows e_c of the chain as truncated Laurent series in u = z - ε_c: each G^w factor is
+P_c u^{-w} + Σ_l binom(-w, l) u^l S_c^{w+l} with the reduced resolvent
+S_c = Σ_{m ∉ D(c)} P_m/(ε_c - ε_m); the singular part needs at least one P_c, and the
+first one in each chain is the anchor. Cost ∝ 19 chains × n³ per k (vectorized over k
+and the Cartesian components). The weights do not depend on μ or T: one pass over k
+serves every (μ, T), with the kernels f0, f0', ..., f0^(5).
+
+Then ∂P_jk/∂B_i = -(e/ħ) Σ_n Σ_r ∫[dk] f^{(r)}(ε_n) X^{(r),i,jk}_n with X^{(r)} = ½ Re C^{(r)}/r!
+(symmetrized in (j, k)) and δM_i = -∂F^(2)/∂B_i = (e/ħ) e² E_jE_k Σ_r Σ_n ∫ f^{(r)} X^{(r)}.
+For an insulator at T = 0 only r = 0 survives (the occupied residues). Checked against
+Peierls magnetic supercells (:mod:`qgmag.validation.second_order_orbital`) and against the
+circle quadrature of :mod:`qgmag.validation.second_order_orbital_contour`.
+
+Numerics: bands closer than ``degeneracy_tol`` are one pole (exact for a degenerate set);
+two distinct bands split by δ contribute terms ∝ 1/δ⁵ that cancel between them, so round-off
+grows as ε_mach·(Δ/δ)⁵ for pairs split just above the tolerance (as for the other E² τ⁰
+terms): near-degenerate pairs of a Wannier model should be grouped with degeneracy_tol.
 """
 
 from __future__ import annotations
 
+from math import comb, factorial
+
 import numpy as np
 
 from qgmag.bands.engine import BandData
+from qgmag.errors import QgmagError
 from qgmag.models.base import FloatArray
 
-#: points of the trapezoidal rule on each residue circle (error ~ N⁶ 4**-N)
-N_CIRCLE_POINTS = 24
-_LEVI = np.zeros((3, 3, 3))
-for _a, _b, _c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
-    _LEVI[_a, _b, _c], _LEVI[_b, _a, _c] = 1.0, -1.0
+#: highest derivative of the occupation in the sea (poles of order ≤ 6)
+MAX_DERIVATIVE = 5
+
+# A chain is a cyclic product: ints are powers of the diagonal G, strings the matrix slots
+# 'a', 'b', 'j', 'k' (V^x) and 'aj', 'bj', 'bk' (W^{xy}); all are summed with (i/2) ε_abi.
+CHAINS: tuple[tuple[int | str, ...], ...] = (
+    # G⋆ correction of the first G
+    (1, "a", 1, "b", 1, "j", 3, "k"),
+    # correction of G⋆³: the G⋆ corrections and the Moyal pairs among its three factors
+    (1, "j", 1, "a", 1, "b", 3, "k"),
+    (1, "j", 2, "a", 1, "b", 2, "k"),
+    (1, "j", 3, "a", 1, "b", 1, "k"),
+    (1, "j", 1, "a", 2, "b", 2, "k"),
+    (1, "j", 1, "a", 3, "b", 1, "k"),
+    (1, "j", 2, "a", 2, "b", 1, "k"),
+    # Moyal pairs among the four factors (G, V^j, G³, V^k)
+    (1, "a", 1, "bj", 3, "k"),
+    (1, "a", 1, "j", 1, "b", 3, "k"),
+    (1, "a", 1, "j", 2, "b", 2, "k"),
+    (1, "a", 1, "j", 3, "b", 1, "k"),
+    (1, "a", 1, "j", 3, "bk"),
+    (1, "aj", 1, "b", 3, "k"),
+    (1, "aj", 2, "b", 2, "k"),
+    (1, "aj", 3, "b", 1, "k"),
+    (1, "aj", 3, "bk"),
+    (1, "j", 1, "a", 3, "bk"),
+    (1, "j", 2, "a", 2, "bk"),
+    (1, "j", 3, "a", 1, "bk"),
+)
+
+#: refuse when ε_mach × the largest per-band weight exceeds this fraction of the natural
+#: scale |V|⁴_max/(1 eV)⁵ at a k-point (cancelling 1/δ⁵ terms of bands split by δ).
+#: Calibrated on Fe_tb.dat (3³, T-reversal partner k-points): ratios ≤ 1.5e-3 gave errors
+#: ≤ 3e-7 of the per-k value, ratios ≥ 8e-2 errors of order one.
+ROUNDOFF_LIMIT = 1e-2
+
+#: complex entries of one state array (k-block size; bounded memory, ~64 MiB)
+_BLOCK_ENTRIES = 2**20
 
 
-def _circles(
-    e: np.ndarray, deg: np.ndarray, n_points: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Circle nodes z (N, n, S), weights dz/2πi (N, n, S) around each band, set sizes (N, n)."""
-    dist = np.abs(e[:, :, None] - e[:, None, :])
-    dist = np.where(deg, np.inf, dist)
-    radius = np.min(dist, axis=-1) / 4.0 if e.shape[-1] > 1 else np.ones_like(e)
-    radius = np.where(np.isfinite(radius), radius, 1.0)
-    theta = 2.0 * np.pi * (np.arange(n_points) + 0.5) / n_points
-    unit = np.exp(1j * theta)
-    z = e[..., None] + radius[..., None] * unit
-    weight = radius[..., None] * unit / n_points  # dz/(2πi) = r e^{iθ} dθ/(2π)
-    return z, weight, deg.sum(axis=-1)
+def _levi(dim: int) -> np.ndarray:
+    """ε_iab (3, dim, dim) restricted to the model's directions a, b."""
+    out = np.zeros((3, 3, 3))
+    for a, b, c in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+        out[c, a, b], out[c, b, a] = 1.0, -1.0
+    return out[:, :dim, :dim]
 
 
-#: complex entries of one (k, circle, node, n, n) work array (bounded memory, ~32 MiB)
-_BLOCK_ENTRIES = 2 * 2**20
+def orbital_sea_weights(bands: BandData) -> FloatArray:
+    """X^{(r),i,jk}_n (6[r], 3[i], 3[j], 3[k], N, n), Å⁴/eV^{1-r}: weights of f0^(r)(ε_n).
 
-
-def orbital_sea_weight(bands: BandData, n_points: int = N_CIRCLE_POINTS) -> FloatArray:
-    """X^{i,jk}_n (3[i], 3[j], 3[k], N, n), Å⁴/eV: residue weight of the orbital τ⁰ sea.
-
-    Σ_n f0(ε_n) X^{i,jk}_n summed over the mesh ([dk] average per cell) is the
-    coefficient Q with ∂P_jk/∂B_i = -(e/ħ) Q (module docstring). Degenerate sets share
-    their residue equally. Needs ``bands`` built with ``need_second_derivatives=True``.
-    Work arrays are processed in k-blocks of bounded size.
+    Σ_r Σ_n f0^(r)(ε_n) X^{(r)}_n averaged over the mesh is Q with ∂P_jk/∂B_i = -(e/ħ) Q
+    (module docstring); symmetric in (j, k); degenerate sets share their weights equally.
+    Needs ``bands`` built with ``need_second_derivatives=True`` and without a band window.
     """
+    bands._require_square("the orbital τ⁰ sea")
     dim = bands.dim
+    e_all = bands.energy
+    n = e_all.shape[-1]
     v_all = bands.velocity_matrix[:dim]
     w_all = bands.second_derivative_matrix[:dim, :dim]
-    e_all, deg_all = bands.energy, bands.degenerate
-    n = e_all.shape[-1]
-    size = max(1, _BLOCK_ENTRIES // (n_points * n**3))
-    out = np.zeros((3, 3, 3, *e_all.shape))
+    deg_all = bands.degenerate
+    size = max(1, _BLOCK_ENTRIES // (3 * dim**3 * n * n))
+    out = np.zeros((MAX_DERIVATIVE + 1, 3, 3, 3, *e_all.shape))
     for start in range(0, e_all.shape[0], size):
         sl = slice(start, start + size)
-        out[..., sl, :] = _weights(
-            e_all[sl], deg_all[sl], v_all[:, sl], w_all[:, :, sl], dim, n_points
-        )
+        block = _block_weights(e_all[sl], deg_all[sl], v_all[:, sl], w_all[:, :, sl], dim)
+        _check_roundoff(block, e_all[sl], deg_all[sl], v_all[:, sl])
+        out[:, :, :dim, :dim, sl] = block
     return out
 
 
-def _weights(
-    energy: np.ndarray, deg: np.ndarray, v: np.ndarray, w: np.ndarray, dim: int, n_points: int
+def _check_roundoff(x: np.ndarray, energy: np.ndarray, deg: np.ndarray, v: np.ndarray) -> None:
+    """QgmagError if near-degenerate distinct bands make the weights cancel beyond trust.
+
+    Two bands split by δ above the degeneracy tolerance carry weights ∝ 1/δ⁵ of opposite
+    signs whose sum is finite; the round-off of that sum is ε_mach × the largest weight.
+    """
+    biggest = np.abs(x).max(axis=(0, 1, 2, 3, 5))  # (N,), eV^r-weighted (1 eV units)
+    natural = np.abs(v).max(axis=(0, 2, 3)) ** 4  # |V|⁴/(1 eV)⁵, Å⁴/eV
+    bad = np.finfo(float).eps * biggest > ROUNDOFF_LIMIT * natural
+    if np.any(bad):
+        i = int(np.argmax(bad))
+        gaps = np.abs(energy[i, :, None] - energy[i, None, :])[~deg[i]]
+        raise QgmagError(
+            "kinetic_orbital_second_order: bands split by "
+            f"{gaps.min():.1e} eV (above degeneracy_tol) at a k-point make the orbital tau^0 "
+            "sea cancel beyond round-off (terms ~ 1/splitting^5): group them with a larger "
+            "degeneracy_tol (e.g. degeneracy_tol=1e-3)."
+        )
+
+
+def _block_weights(
+    energy: np.ndarray, deg: np.ndarray, v: np.ndarray, w: np.ndarray, dim: int
 ) -> FloatArray:
-    """:func:`orbital_sea_weight` for one k-block."""
-    z, weight, set_size = _circles(energy, deg, n_points)
-    g = 1.0 / (z[..., None] - energy[:, None, None, :])  # (N, n_c, S, n)
-    # broadcast operators over (circle, node): (N, 1, 1, n, n)
-    vv = [x[:, None, None] for x in v]
-    ww = [[w[a, b][:, None, None] for b in range(dim)] for a in range(dim)]
+    """(6, 3, dim, dim, N, n) weights of one k-block."""
+    inmask = deg.astype(float)  # (N, c, m): m in the set of the anchor c
+    diff = energy[:, :, None] - energy[:, None, :]  # ε_c - ε_m
+    inv = np.where(deg, 0.0, 1.0 / np.where(deg, 1.0, diff))
+    powers = {p: inv**p for p in range(1, 3 + 2 * MAX_DERIVATIVE + 2)}
+    slots = {
+        "a": v[:, None, None, None],
+        "b": v[None, :, None, None],
+        "j": v[None, None, :, None],
+        "k": v[None, None, None, :],
+        "aj": w[:, None, :, None],
+        "bj": w[None, :, :, None],
+        "bk": w[None, :, None, :],
+    }
+    levi = _levi(dim)
+    coef = np.zeros((MAX_DERIVATIVE + 1, 3, 1, dim, dim, *energy.shape), dtype=complex)
+    for chain in CHAINS:
+        for anchor in range(0, len(chain), 2):
+            for r, c in _anchored(chain, anchor, inmask, powers, slots, levi).items():
+                coef[r] += c
+    # (i/2) ε_abi, ½ Re of the polarizability, 1/r! of the Taylor weight, symmetrize (j, k)
+    x = np.real(0.5j * coef[:, :, 0]) * 0.5
+    x = 0.5 * (x + np.swapaxes(x, 2, 3))
+    x /= np.array([factorial(r) for r in range(MAX_DERIVATIVE + 1)])[
+        :, None, None, None, None, None
+    ]
+    # degenerate sets share their Laurent coefficients equally (gauge invariance)
+    size = deg.sum(axis=-1)
+    return np.einsum("...kc,kcm->...km", x, inmask / size[:, :, None])
 
-    def lg(x: np.ndarray, power: int = 1) -> np.ndarray:  # G^p X
-        return (g**power)[..., :, None] * x
 
-    def rg(x: np.ndarray, power: int = 1) -> np.ndarray:  # X G^p
-        return x * (g**power)[..., None, :]
+def _anchored(
+    chain: tuple[int | str, ...],
+    anchor: int,
+    inmask: np.ndarray,
+    powers: dict[int, np.ndarray],
+    slots: dict[str, np.ndarray],
+    levi: np.ndarray,
+) -> dict[int, np.ndarray]:
+    """{r: coefficient of u^{-1-r}} (3, 1, dj, dk, N, n) of the chain anchored at G factor
+    ``anchor`` (the first P_c of the chain, cyclically from there): the factors after it
+    with full G, those before it with the regular part only."""
+    w0 = chain[anchor]
+    seq = [(f, True) for f in chain[anchor + 1 :]] + [(f, False) for f in chain[:anchor]]
+    # Tr[P_c F1 ... Fm] = Tr[P_c Fm^T ... F1^T]: propagate in the cheaper direction
+    conj = _cost(seq[::-1]) < _cost(seq)
+    if conj:
+        seq = seq[::-1]
+    # lowering still possible after each step: powers of the full G factors still to come
+    rest = [
+        sum(f for f, full in seq[t + 1 :] if full and isinstance(f, int)) for t in range(len(seq))
+    ]
+    ab_last = max(t for t, (f, _) in enumerate(seq) if isinstance(f, str) and f[0] in "ab")
+    state: dict[int, np.ndarray] = {}
+    for t, (f, full) in enumerate(seq):
+        top = -1 + rest[t]
+        if isinstance(f, str):
+            mat = np.conj(slots[f]) if conj else slots[f]  # M^T = conj(M), M Hermitian
+        if t == 0:  # first slot after the anchor: e_c^T P_c M = rows of M
+            state = {-w0: mat}
+        elif t == len(seq) - 1:  # closing slot: diag(X M) without the product
+            state = {o: np.einsum("...ij,...ji->...i", x, mat) for o, x in state.items()}
+        elif isinstance(f, str):
+            state = {o: np.matmul(x, mat) for o, x in state.items()}
+        else:
+            state = _times_g(state, f, full, top, inmask, powers)
+        if t == ab_last:
+            state = {o: _contract(x, levi) for o, x in state.items()}
+    return {-1 - o: x for o, x in state.items() if -1 - o <= MAX_DERIVATIVE}
 
-    def tr(*mats: np.ndarray) -> np.ndarray:
-        out = mats[0]
-        for m in mats[1:]:
-            out = np.matmul(out, m)
-        return np.trace(out, axis1=-2, axis2=-1)
 
-    eye = np.broadcast_to(np.eye(g.shape[-1]), (*g.shape, g.shape[-1]))
-    gmat = lg(eye)
-    g3mat = lg(eye, 3)
-    dg = [rg(lg(vv[a])) for a in range(dim)]  # G V_a G
-    dg3 = [rg(dg[a], 2) + rg(lg(dg[a])) + lg(dg[a], 2) for a in range(dim)]
-    out = np.zeros((3, 3, 3, *energy.shape))
-    for i in range(3):
-        pairs = [(a, b, _LEVI[a, b, i]) for a in range(dim) for b in range(dim)]
-        pairs = [(a, b, s) for a, b, s in pairs if s != 0.0]
-        if not pairs:
-            continue
-        g1 = sum(0.5j * s * np.matmul(dg[a], rg(vv[b])) for a, b, s in pairs)  # G V_a G V_b G
-        c1 = rg(g1, 2) + rg(lg(g1)) + lg(g1, 2)
-        c1 = c1 + sum(
-            0.5j
-            * s
-            * (
-                rg(np.matmul(dg[a], dg[b]))
-                + np.matmul(rg(dg[a]), dg[b])
-                + lg(np.matmul(dg[a], dg[b]))
-            )
-            for a, b, s in pairs
-        )
-        for j in range(dim):
-            for k in range(j, dim):
-                x = (gmat, vv[j], g3mat, vv[k])
-                dx = (dg, [ww[a][j] for a in range(dim)], dg3, [ww[a][k] for a in range(dim)])
-                t = tr(g1, vv[j], g3mat, vv[k]) + tr(gmat, vv[j], c1, vv[k])
-                for p in range(4):
-                    for r in range(p + 1, 4):
-                        for a, b, s in pairs:
-                            y = list(x)
-                            y[p], y[r] = dx[p][a], dx[r][b]
-                            t = t + 0.5j * s * tr(*y)
-                # symmetrize in (j, k): the polarizability is real symmetric
-                res = 0.5 * np.real(np.sum(t * weight, axis=-1))  # ½ ∮ ... per circle
-                if j != k:
-                    t2 = tr(g1, vv[k], g3mat, vv[j]) + tr(gmat, vv[k], c1, vv[j])
-                    x2 = (gmat, vv[k], g3mat, vv[j])
-                    dx2 = (dg, dx[3], dg3, dx[1])
-                    for p in range(4):
-                        for r in range(p + 1, 4):
-                            for a, b, s in pairs:
-                                y = list(x2)
-                                y[p], y[r] = dx2[p][a], dx2[r][b]
-                                t2 = t2 + 0.5j * s * tr(*y)
-                    res = 0.5 * (res + 0.5 * np.real(np.sum(t2 * weight, axis=-1)))
-                out[i, j, k] = out[i, k, j] = res / set_size
+def _cost(seq: list[tuple[int | str, bool]]) -> int:
+    """Matrix products (in units of one n×n product) of a propagation order."""
+    axes: set[str] = set()
+    cost, contracted = 0, False
+    slots = [f for f, _ in seq if isinstance(f, str)]
+    last_ab = max(t for t, f in enumerate(slots) if f[0] in "ab")
+    for t, f in enumerate(slots):
+        axes |= set(f)
+        if 0 < t < len(slots) - 1:
+            width = 3 ** len(axes - ({"a", "b"} if contracted else set()))
+            cost += width * (3 if contracted else 1)
+        if t == last_ab:
+            contracted = True
+    return cost
+
+
+def _times_g(
+    state: dict[int, np.ndarray],
+    w: int,
+    full: bool,
+    top: int,
+    inmask: np.ndarray,
+    powers: dict[int, np.ndarray],
+) -> dict[int, np.ndarray]:
+    """Row series × G^w = P_c u^{-w} (full only) + Σ_l binom(-w, l) u^l S_c^{w+l}, orders ≤ top."""
+    out: dict[int, np.ndarray] = {}
+
+    def add(order: int, x: np.ndarray) -> None:
+        out[order] = out[order] + x if order in out else x
+
+    for o, x in state.items():
+        if full and o - w <= top:
+            add(o - w, x * inmask)
+        for ll in range(0, top - o + 1):
+            add(o + ll, x * ((-1) ** ll * comb(w + ll - 1, ll) * powers[w + ll]))
     return out
+
+
+def _contract(x: np.ndarray, levi: np.ndarray) -> np.ndarray:
+    """Σ_ab ε_iab X_ab...: axes (a, b, ...) -> (i, 1, ...)."""
+    return np.tensordot(levi, x, axes=([1, 2], [0, 1]))[:, None]

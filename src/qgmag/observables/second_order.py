@@ -19,17 +19,15 @@ in native units; each Term's factor converts to SI (A·m/V² in 3D, A·m²/V² i
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 
 import numpy as np
 
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
-from qgmag.errors import QgmagWarning
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
-from qgmag.geometry.second_order_orbital import orbital_sea_weight
+from qgmag.geometry.second_order_orbital import MAX_DERIVATIVE, orbital_sea_weights
 from qgmag.models.base import FloatArray
 
 
@@ -123,23 +121,24 @@ def orbital_dipole(bands: BandData) -> FloatArray:
     return rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
 
 
-#: above this many bands the orbital τ⁰ sea is skipped (its cost grows as n⁴, docs page)
-MAX_ORBITAL_SEA_BANDS = 6
-ORBITAL_SEA_SKIPPED = (
-    "kinetic_orbital_second_order: the tau^0 Fermi-sea orbital term is skipped for models with "
-    f"more than {MAX_ORBITAL_SEA_BANDS} bands (its cost grows as n^4); the total and _tau0 lack "
-    "it (see docs/observables/kinetic_orbital_second_order.md)."
-)
+def _sea_weights(bands: BandData) -> FloatArray:
+    return _memo(bands, "orbital_sea", lambda: orbital_sea_weights(bands))  # type: ignore[return-value]
 
 
-def orbital_sea(bands: BandData) -> FloatArray:
-    """X^{i,jk}_n (Å⁴/eV), weight of f0 (τ⁰ Fermi sea: -(ħ/e) ∂_B of the filled-band BCP sum,
-    :mod:`qgmag.geometry.second_order_orbital`); δM = +(e/ħ) e² E E Σ f0 X. Zero, with a
-    QgmagWarning, for models with more than MAX_ORBITAL_SEA_BANDS bands."""
-    if bands.n_bands > MAX_ORBITAL_SEA_BANDS:
-        warnings.warn(ORBITAL_SEA_SKIPPED, QgmagWarning, stacklevel=2)
-        return np.zeros((*bands.energy.shape, 3 * bands.dim * bands.dim))
-    return rank3(orbital_sea_weight(bands), bands.dim)
+def orbital_sea_weight(order: int) -> Callable[[BandData], FloatArray]:
+    """X^{(r),i,jk}_n (Å⁴/eV^{1-r}), weight of f0^(r) for r = ``order`` (τ⁰ Fermi sea:
+    -(ħ/e) ∂_B of the band polarizability ½∮ f Tr[G V G³ V], exact Laurent coefficients,
+    :mod:`qgmag.geometry.second_order_orbital`); δM = +(e/ħ) e² E E Σ_r Σ f0^(r) X^(r)."""
+
+    def integrand(bands: BandData) -> FloatArray:
+        return rank3(_sea_weights(bands)[order], bands.dim)
+
+    integrand.__name__ = f"orbital_sea_{SEA_KERNELS[order]}"
+    return integrand
+
+
+#: kernels f0, f0', ..., f0^(5) of the orbital τ⁰ sea (poles of order ≤ 6)
+SEA_KERNELS = ("f0", "df0", "d2f0", "d3f0", "d4f0", "d5f0")[: MAX_DERIVATIVE + 1]
 
 
 def orbital_surface(bands: BandData) -> FloatArray:
@@ -237,9 +236,10 @@ def _units(three_d: str, two_d: str) -> Callable[[int], str]:
 SECOND_ORDER_PARTS = ("tau2", "tau1", "tau0", "tau0_sea", "tau0_surface")
 #: what is checked of the orbital τ⁰ term (docs/observables/kinetic_orbital_second_order.md)
 ORBITAL_TAU0_SCOPE = (
-    "the orbital tau^0 term is exact for insulators at T = 0 (checked against magnetic "
-    "supercells); in metals its Fermi-surface part holds only <m> eps^(2) (unverified); "
-    f"the sea is skipped (warning) above {MAX_ORBITAL_SEA_BANDS} bands"
+    "the orbital tau^0 sea is the exact B-derivative of the band polarizability "
+    "(1/2)∮f Tr[G V G^3 V] at any T (checked against magnetic supercells); in metals the "
+    "tau^0 Fermi-surface part holds only <m> eps^(2) (the metal total is a definition, "
+    "docs page)"
 )
 
 
@@ -286,7 +286,10 @@ def second_order_observables(observable: type, term: type) -> list[object]:
                 True,
             ),
             term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
-            term("tau0_sea", orbital_sea, "f0", orbital_factor(0), True),
+            *(
+                term(f"tau0_sea_{kern}", orbital_sea_weight(r), kern, orbital_factor(0), True)
+                for r, kern in enumerate(SEA_KERNELS)
+            ),
             term("tau0_surface", orbital_surface, "df0", orbital_factor(0)),
         ),
         mag_units,
