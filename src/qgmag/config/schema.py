@@ -11,6 +11,7 @@ from typing import Any
 from qgmag.errors import ConfigError
 from qgmag.geometry.dataset import BAND_QUANTITIES
 from qgmag.integrate.driver import METRIC_DIPOLE_FORMS
+from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.io.wannier90 import BERRY_CONNECTIONS
 from qgmag.observables import OBSERVABLES
 from qgmag.occupation import SMEARING_KINDS
@@ -132,6 +133,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "analytic",
             "form of the metric-dipole term of kinetic_orbital_intrinsic",
             METRIC_DIPOLE_FORMS,
+        ),
+        "integration": Key(
+            "string",
+            "mesh",
+            "rule for the Fermi-surface (f0') terms: the point mesh or tetrahedra (3D "
+            "`tetrahedron` = optimized; `linear-tetrahedron`, also 2D); no smearing at T = 0",
+            INTEGRATION_RULES,
         ),
     },
     "run": {
@@ -277,6 +285,7 @@ class ComputeConfig:
     metric_dipole: str = "analytic"
     allow_coarse_mesh: bool = False
     electrons: float | None = None
+    integration: str = "mesh"
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of qgmag.compute (besides model, quantities, mu)."""
@@ -292,6 +301,7 @@ class ComputeConfig:
             "degeneracy_tol": self.degeneracy_tol,
             "metric_dipole": self.metric_dipole,
             **({"allow_coarse_mesh": True} if self.allow_coarse_mesh else {}),
+            **({"integration": self.integration} if self.integration != "mesh" else {}),
         }
 
 

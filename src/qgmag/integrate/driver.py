@@ -613,8 +613,14 @@ def _check_mesh_resolution(sums: PartialSums, plan: IntegrationPlan, allow: bool
         f"the kmesh {plan.mesh.describe().get('kmesh')} is too coarse for the broadening "
         f"{label} of the Fermi-surface terms: neighbouring k-points differ by {step:.3g} eV "
         f"at the Fermi level, so f0' is sampled at a few points and the result is not "
-        f"converged. Use {needed} or more, a broadening >= {step:.2g} eV, or "
-        "allow_coarse_mesh=True ([compute] allow_coarse_mesh = true) to accept it."
+        f"converged. Use {needed} or more, a broadening >= {step:.2g} eV, "
+        + (
+            f"integration={'tetrahedron' if len(counts) == 3 else 'linear-tetrahedron'!r} "
+            "([compute] integration; f0' without sampling), "
+            if counts is not None and not {"d2f0", "x_df0", "x_d2f0"} & set(plan.kernels)
+            else ""
+        )
+        + "or allow_coarse_mesh=True ([compute] allow_coarse_mesh = true) to accept it."
     )
     if not allow:
         raise QgmagError(text)
