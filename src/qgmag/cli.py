@@ -176,8 +176,9 @@ def run(
         str | None,
         typer.Option(
             "--integration",
-            help="Rule for the Fermi-surface (f0') terms: mesh, tetrahedron (optimized, 3D) or "
-            "linear-tetrahedron (replaces [compute] integration).",
+            help="Rule for the Fermi-surface (f0') terms: mesh, tetrahedron (optimized, 3D), "
+            "linear-tetrahedron or adaptive-tetrahedron (replaces [compute] integration; "
+            "refinement levels: --set compute.adaptive_levels=N).",
         ),
     ] = None,
     units: Annotated[

@@ -183,3 +183,39 @@ def test_validation_accepts_the_rules(tmp_path):
     raw["compute"]["integration"] = "tetrahedron"
     with pytest.raises(ConfigError, match="3D kmesh"):
         load_config(None, raw=raw)
+
+
+def test_adaptive_rule_and_levels_reach_compute(runner, rashba_config, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(rashba_config), "-o", str(out), "--quiet",
+                                 "--integration", "adaptive-tetrahedron",
+                                 "--set", "compute.adaptive_levels=1"])
+    assert result.exit_code == 0, result.output
+    with xr.open_dataset(out / "results.nc") as ds:
+        assert ds.attrs["integration"] == "adaptive-tetrahedron"
+        value = ds["kinetic_spin_extrinsic"].values
+    # one level on 12^3 = the linear rule on 24^3 for this Fermi-surface response
+    model = qgmag.read_wannier90(rashba_config.parent / "rashba_tb.dat",
+                                 spinor_ordering="spin-fastest")
+    ref = qgmag.compute(model, ["kinetic_spin_extrinsic"], -1.0, 10.0, (24, 24, 24),
+                        integration="linear-tetrahedron")["kinetic_spin_extrinsic"].values
+    np.testing.assert_allclose(value, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize(
+    ("overrides", "needles"),
+    [
+        (["compute.adaptive_levels=2"], ("[compute] adaptive_levels", "adaptive-tetrahedron")),
+        (['compute.integration="adaptive-tetrahedron"', "compute.adaptive_levels=-1"],
+         ("[compute] adaptive_levels", ">= 0")),
+        (['compute.integration="adaptive-tetrahedron"', "compute.adaptive_levels=9"],
+         ("at most 8",)),
+        (['compute.integration="adaptive-tetrahedron"', "compute.adaptive_levels=1.5"],
+         ("[compute] adaptive_levels", "integer")),
+    ],
+)
+def test_adaptive_levels_are_validated(runner, rashba_config, tmp_path, overrides, needles):
+    args = ["run", str(rashba_config), "-o", str(tmp_path / "o")]
+    for item in overrides:
+        args += ["--set", item]
+    _assert_user_error(runner.invoke(app, args), *needles)

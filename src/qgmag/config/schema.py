@@ -141,6 +141,12 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "`tetrahedron` = optimized; `linear-tetrahedron`, also 2D); no smearing at T = 0",
             INTEGRATION_RULES,
         ),
+        "adaptive_levels": Key(
+            "int",
+            None,
+            "with `integration = \"adaptive-tetrahedron\"`: times the cells the Fermi surface "
+            "crosses are halved, 0 to 8 (default 2)",
+        ),
     },
     "run": {
         "output": Key(
@@ -286,6 +292,7 @@ class ComputeConfig:
     allow_coarse_mesh: bool = False
     electrons: float | None = None
     integration: str = "mesh"
+    adaptive_levels: int | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of qgmag.compute (besides model, quantities, mu)."""
@@ -302,6 +309,11 @@ class ComputeConfig:
             "metric_dipole": self.metric_dipole,
             **({"allow_coarse_mesh": True} if self.allow_coarse_mesh else {}),
             **({"integration": self.integration} if self.integration != "mesh" else {}),
+            **(
+                {"adaptive_levels": self.adaptive_levels}
+                if self.adaptive_levels is not None
+                else {}
+            ),
         }
 
 

@@ -26,6 +26,7 @@ from qgmag.config.schema import (
     RunConfig,
 )
 from qgmag.errors import ConfigError
+from qgmag.integrate.adaptive import MAX_LEVELS
 from qgmag.integrate.driver import METRIC_DIPOLE_FORMS
 from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.io.wannier90 import BERRY_CONNECTIONS
@@ -330,6 +331,17 @@ def _compute_config(table: dict[str, Any]) -> ComputeConfig:
         )
     if "integration" in table:
         out["integration"] = _integration(table["integration"], out)
+    if "adaptive_levels" in table:
+        where = _where("compute", "adaptive_levels")
+        if out.get("integration") != "adaptive-tetrahedron":
+            raise ConfigError(
+                f"{where} applies to integration = \"adaptive-tetrahedron\" only; set "
+                "[compute] integration = \"adaptive-tetrahedron\" or remove it."
+            )
+        levels = _int(table["adaptive_levels"], where, minimum=0)
+        if levels > MAX_LEVELS:
+            raise ConfigError(f"{where} must be at most {MAX_LEVELS}; got {levels}.")
+        out["adaptive_levels"] = levels
     return ComputeConfig(**out)
 
 
