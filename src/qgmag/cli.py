@@ -172,6 +172,15 @@ def run(
             "filling (replaces [compute] mu).",
         ),
     ] = None,
+    integration: Annotated[
+        str | None,
+        typer.Option(
+            "--integration",
+            help="Rule for the Fermi-surface (f0') terms: mesh, tetrahedron (optimized, 3D), "
+            "linear-tetrahedron or adaptive-tetrahedron (replaces [compute] integration; "
+            "refinement levels: --set compute.adaptive_levels=N).",
+        ),
+    ] = None,
     units: Annotated[
         list[str] | None,
         typer.Option(
@@ -194,6 +203,8 @@ def run(
 
             for name, unit in parse_unit_options(units).items():
                 overrides.append(f"run.units.{name}={_quote(unit)}")
+        if integration is not None:
+            overrides.append(f"compute.integration={_quote(integration)}")
         if scheduler is not None:
             overrides.append(f"run.scheduler={_quote(scheduler)}")
         if workers is not None:

@@ -11,6 +11,7 @@ from typing import Any
 from qgmag.errors import ConfigError
 from qgmag.geometry.dataset import BAND_QUANTITIES
 from qgmag.integrate.driver import METRIC_DIPOLE_FORMS
+from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.io.w90_rspace import SCHEMES
 from qgmag.io.wannier90 import BERRY_CONNECTIONS
 from qgmag.models.wannier_model import LEVELS, ORBITAL_FORMULAS
@@ -167,6 +168,19 @@ SCHEMA: dict[str, dict[str, Key]] = {
             "form of the metric-dipole term of kinetic_orbital_intrinsic",
             METRIC_DIPOLE_FORMS,
         ),
+        "integration": Key(
+            "string",
+            "mesh",
+            "rule for the Fermi-surface (f0') terms: the point mesh or tetrahedra (3D "
+            "`tetrahedron` = optimized; `linear-tetrahedron`, also 2D); no smearing at T = 0",
+            INTEGRATION_RULES,
+        ),
+        "adaptive_levels": Key(
+            "int",
+            None,
+            "with `integration = \"adaptive-tetrahedron\"`: times the cells the Fermi surface "
+            "crosses are halved, 0 to 8 (default 2)",
+        ),
     },
     "run": {
         "output": Key(
@@ -317,6 +331,8 @@ class ComputeConfig:
     metric_dipole: str = "analytic"
     allow_coarse_mesh: bool = False
     electrons: float | None = None
+    integration: str = "mesh"
+    adaptive_levels: int | None = None
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of qgmag.compute (besides model, quantities, mu)."""
@@ -332,6 +348,12 @@ class ComputeConfig:
             "degeneracy_tol": self.degeneracy_tol,
             "metric_dipole": self.metric_dipole,
             **({"allow_coarse_mesh": True} if self.allow_coarse_mesh else {}),
+            **({"integration": self.integration} if self.integration != "mesh" else {}),
+            **(
+                {"adaptive_levels": self.adaptive_levels}
+                if self.adaptive_levels is not None
+                else {}
+            ),
         }
 
 

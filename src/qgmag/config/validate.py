@@ -32,7 +32,9 @@ from qgmag.config.schema import (
     RunConfig,
 )
 from qgmag.errors import ConfigError
+from qgmag.integrate.adaptive import MAX_LEVELS
 from qgmag.integrate.driver import METRIC_DIPOLE_FORMS
+from qgmag.integrate.tetrahedron import INTEGRATION_RULES
 from qgmag.io.wannier90 import BERRY_CONNECTIONS
 from qgmag.occupation import SMEARING_KINDS
 
@@ -400,7 +402,49 @@ def _compute_config(table: dict[str, Any]) -> ComputeConfig:
         out["metric_dipole"] = _str(
             table["metric_dipole"], _where("compute", "metric_dipole"), METRIC_DIPOLE_FORMS
         )
+    if "integration" in table:
+        out["integration"] = _integration(table["integration"], out)
+    if "adaptive_levels" in table:
+        where = _where("compute", "adaptive_levels")
+        if out.get("integration") != "adaptive-tetrahedron":
+            raise ConfigError(
+                f"{where} applies to integration = \"adaptive-tetrahedron\" only; set "
+                "[compute] integration = \"adaptive-tetrahedron\" or remove it."
+            )
+        levels = _int(table["adaptive_levels"], where, minimum=0)
+        if levels > MAX_LEVELS:
+            raise ConfigError(f"{where} must be at most {MAX_LEVELS}; got {levels}.")
+        out["adaptive_levels"] = levels
     return ComputeConfig(**out)
+
+
+def _integration(value: Any, out: dict[str, Any]) -> str:
+    """[compute] integration, checked against the kmesh and smearing of the same table."""
+    where = _where("compute", "integration")
+    rule = _str(value, where, INTEGRATION_RULES)
+    if rule == "mesh":
+        return rule
+    kmesh = out["kmesh"]
+    if rule == "tetrahedron" and len(kmesh) != 3:
+        raise ConfigError(
+            f"{where} = \"tetrahedron\" (the optimized rule) needs a 3D kmesh; got {list(kmesh)}: "
+            "use \"linear-tetrahedron\" (linear triangles) for a 2D model."
+        )
+    least = 3 if rule == "tetrahedron" else 2
+    if min(kmesh) < least:
+        raise ConfigError(
+            f"{where} = {rule!r} needs at least {least} points along every direction; [compute] "
+            f"kmesh is {list(kmesh)}."
+        )
+    smearing = out.get("smearing")
+    at_zero = any(t == 0 for t in out.get("temperature", (0.0,)))
+    if at_zero and isinstance(smearing, tuple) and smearing[0] == "methfessel-paxton":
+        raise ConfigError(
+            f"{where} = {rule!r} cannot use methfessel-paxton smearing (its occupation is not "
+            "monotonic): use gaussian or fermi-dirac smearing, or none (the tetrahedra need no "
+            "smearing at T = 0)."
+        )
+    return rule
 
 
 def _units_table(value: Any) -> dict[str, str]:

@@ -173,7 +173,11 @@ def with_tetrahedra(
 
     from qgmag.integrate.tetrahedron import TetrahedronRule
 
-    rule = TetrahedronRule.build(model, plan.mesh, kind, mu, temperature, smearing, plan.chunk_size)
+    rule = getattr(plan.mesh, "rule", None)  # an adaptive mesh carries its own weights
+    if rule is None:
+        rule = TetrahedronRule.build(
+            model, plan.mesh, kind, mu, temperature, smearing, plan.chunk_size
+        )
     return replace(plan, integration=rule)
 
 
@@ -230,6 +234,7 @@ def compute(
     symmetry_mesh: str = "irreducible",
     symmetry_tolerance: float = 1e-6,
     integration: str = "mesh",
+    adaptive_levels: int | None = None,
     keep_checkpoint: bool = False,
     allow_coarse_mesh: bool = False,
 ) -> xr.Dataset:
@@ -308,6 +313,11 @@ def compute(
         uniform mesh of a lattice model and need no smearing at T = 0 (exact delta
         function there); Fermi-sea terms always use the point mesh. See
         :mod:`qgmag.integrate.tetrahedron` and docs/performance.md.
+        "adaptive-tetrahedron": linear tetrahedra on cells refined where the Fermi surface
+        can cross them (:mod:`qgmag.integrate.adaptive`); with ``convergence_check`` the
+        error is the difference to one level fewer.
+    adaptive_levels : times the cells crossed by the Fermi surface are halved (0 to 8,
+        default 2) with integration="adaptive-tetrahedron".
 
     Returns
     -------
@@ -352,6 +362,22 @@ def compute(
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
     _check_resources(model, observables, mu_arr, temp_arr, mesh, chunk_size, metric_dipole)
+    if adaptive_levels is not None and integration != "adaptive-tetrahedron":
+        raise QgmagError(
+            f"adaptive_levels applies to integration='adaptive-tetrahedron' only; the run has "
+            f"integration={integration!r}."
+        )
+    if integration == "adaptive-tetrahedron":
+        from qgmag.integrate.adaptive import DEFAULT_LEVELS, adaptive_mesh
+
+        if symmetry is not None:
+            raise QgmagError(
+                "integration='adaptive-tetrahedron' refines the full mesh and does not combine "
+                "with symmetry (reduced point lists): use symmetry=None."
+            )
+        levels = DEFAULT_LEVELS if adaptive_levels is None else adaptive_levels
+        mesh = adaptive_mesh(model, mesh, levels, mu_arr, temp_arr, smear,
+                             chunk_size or 4096, degeneracy_tol, with_parent=convergence_check)
     sym = None
     if symmetry is not None:
         from qgmag.symmetry.integration import prepare
@@ -613,8 +639,14 @@ def _check_mesh_resolution(sums: PartialSums, plan: IntegrationPlan, allow: bool
         f"the kmesh {plan.mesh.describe().get('kmesh')} is too coarse for the broadening "
         f"{label} of the Fermi-surface terms: neighbouring k-points differ by {step:.3g} eV "
         f"at the Fermi level, so f0' is sampled at a few points and the result is not "
-        f"converged. Use {needed} or more, a broadening >= {step:.2g} eV, or "
-        "allow_coarse_mesh=True ([compute] allow_coarse_mesh = true) to accept it."
+        f"converged. Use {needed} or more, a broadening >= {step:.2g} eV, "
+        + (
+            f"integration={'tetrahedron' if len(counts) == 3 else 'linear-tetrahedron'!r} "
+            "([compute] integration; f0' without sampling), "
+            if counts is not None and not {"d2f0", "x_df0", "x_d2f0"} & set(plan.kernels)
+            else ""
+        )
+        + "or allow_coarse_mesh=True ([compute] allow_coarse_mesh = true) to accept it."
     )
     if not allow:
         raise QgmagError(text)

@@ -44,7 +44,7 @@ from qgmag.models.base import FloatArray, Model
 from qgmag.occupation import Smearing
 
 #: integration rules of Fermi-surface terms accepted by qgmag.compute(integration=...)
-INTEGRATION_RULES = ("mesh", "tetrahedron", "linear-tetrahedron")
+INTEGRATION_RULES = ("mesh", "tetrahedron", "linear-tetrahedron", "adaptive-tetrahedron")
 #: Gauss–Legendre nodes of the energy integral over f' at T > 0 or with smearing
 N_NODES = 24
 #: tetrahedra (or triangles) per chunk when computing the weights
@@ -373,6 +373,25 @@ def _add_cell_weights(
 ) -> None:
     """Add the f0' weights of the tetrahedra of cells [c0, c1) to ``out`` (N, n_b, n_mu, n_T)."""
     points = _cell_points(counts, offsets, c0, c1)  # (C, n_t, P)
+    add_tetra_weights(out, energies, points, w_matrix, nodes, coeff, scale)
+
+
+def add_tetra_weights(
+    out: np.ndarray,
+    energies: FloatArray,
+    points: np.ndarray,
+    w_matrix: np.ndarray,
+    nodes: FloatArray,
+    coeff: FloatArray,
+    scale: float,
+) -> None:
+    """Add the f0' weights of tetrahedra (or triangles) to ``out`` (N, n_b, n_mu, n_T).
+
+    points: (C, n_t, P) indices into ``energies`` (N, n_b) and ``out`` of the P points of
+    each of the n_t tetrahedra of C cells (P = corners, or Kawamura's 20 with ``w_matrix``
+    (corners, P)); scale: measure of one tetrahedron in 1/Å^d ([dk] of the cell / n_t);
+    nodes, coeff: :func:`energy_nodes`.
+    """
     eff = np.matmul(w_matrix, energies[points])  # (C, n_t, corners, n_b)
     lo, hi = nodes.min(), nodes.max()
     hit = (eff.min(axis=2) <= hi) & (eff.max(axis=2) >= lo)  # (C, n_t, n_b)
