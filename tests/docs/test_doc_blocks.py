@@ -95,6 +95,8 @@ def _workdir(tmp_path: Path) -> Path:
             if f.is_file() and f.suffix in (".dat", ".win"):
                 (work / f.name).symlink_to(f)
                 (work / "wannier" / f.name).symlink_to(f)
+        (tmp_path / "shared").mkdir()  # ../shared/data as beside a clone of the repository
+        (tmp_path / "shared" / "data").symlink_to(data)
         if (data / "Fe" / "wannier90" / "Fe.chk").is_file():  # a Wannier90 run
             (work / "Fe_w90").symlink_to(data / "Fe" / "wannier90")
     return work
