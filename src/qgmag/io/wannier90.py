@@ -79,11 +79,11 @@ def _warn_split_spin_pairs(cart: np.ndarray, ordering: str, path: Path) -> None:
         warnings.warn(
             f"{str(path)!r}: {split.size} of {sep.size} spinor pairs ({ordering}) have their "
             f"up and down Wannier centres {sep[split].min():.2g}-{sep[split].max():.2g} Å apart. "
-            "qgmag's spin operator sigma/2 per pair is k-independent in the atomic gauge, which "
-            "equals the on-site Wannier spin operator only for pairs at one centre: spin "
-            "components perpendicular to the quantization axis (<sigma_x>, <sigma_y>) can "
-            "differ from WannierBerri's set_spin_interlaced. For the on-site definition of spin "
-            "pass centres= with each pair at its mean centre (docs/real_materials.md, section 2).",
+            "qgmag applies sigma/2 per pair as the on-site Wannier spin operator "
+            "<0i|sigma|Rj> = sigma delta_R0 (as WannierBerri's set_spin_interlaced), which is the "
+            "spin of these pairs only if they are Kramers partners: check the ordering, pass "
+            "spin_pairs= explicitly, or read the Wannier90 run with its .spn "
+            "(docs/real_materials.md, section 2).",
             QgmagWarning,
             stacklevel=3,
         )
