@@ -16,9 +16,10 @@ task computes a few consecutive chunks one after the other (:func:`chunk_group_t
 ``integrate_chunk(model, plan, start, stop)`` for each) and returns their partial sums
 separately. Grouping keeps the scheduler's cost (about 10 ms of client/scheduler CPU per
 task, measured on 2 cores, where the scheduler shares the cores with the workers) small
-against the work: tasks are about ``TASKS_PER_THREAD`` per worker thread, so a mesh of a
-few hundred chunks on a laptop runs as a few dozen tasks, and a cluster with more threads
-than chunks gets one chunk per task. At most ``window`` tasks (4 per worker thread) are in
+against the work: tasks are about ``TASKS_PER_THREAD`` per worker thread and at most
+``MAX_CHUNKS_PER_TASK`` chunks (a few seconds) each, so a mesh of a few hundred chunks on
+a laptop runs as a few dozen tasks, and a cluster with more threads than chunks gets one
+chunk per task. At most ``window`` tasks (4 per worker thread) are in
 flight or waiting to be summed, and a task holds one chunk's working memory at a time, so
 memory stays bounded on any mesh. Results are folded in chunk order by
 :class:`~qgmag.integrate.reduction.OrderedSum`, so the answer is bit-for-bit the serial
@@ -79,6 +80,9 @@ CHUNKS_PER_THREAD = 4
 #: tasks per worker thread a run is cut into (chunks are grouped to reach about this
 #: many; more means better load balance at the end of a run, fewer less scheduling)
 TASKS_PER_THREAD = 8
+#: most chunks per task (a few seconds of work at the default chunk size), so progress,
+#: checkpoints and the work lost with a dying worker stay fine-grained on large meshes
+MAX_CHUNKS_PER_TASK = 16
 #: seconds between re-reading the number of worker threads (clusters that scale)
 _REFRESH_S = 5.0
 #: times the scattered model may be lost and re-sent before giving up
@@ -288,8 +292,8 @@ class DaskRunner:
     window : most tasks in flight or awaiting summation (default 4 per worker thread,
         re-read every few seconds, so a cluster that scales up gets more).
     group_size : chunks per task (default: enough to cut the run into about
-        ``TASKS_PER_THREAD`` tasks per worker thread present at its start; 1 gives one
-        task per chunk).
+        ``TASKS_PER_THREAD`` tasks per worker thread present at its start, at most
+        ``MAX_CHUNKS_PER_TASK``; 1 gives one task per chunk).
     """
 
     def __init__(
@@ -323,7 +327,8 @@ class DaskRunner:
         if self.group_size is not None:
             return self.group_size
         self._window()  # reads the number of worker threads
-        return max(1, n_todo // (TASKS_PER_THREAD * max(self._threads, 1)))
+        per_thread = n_todo // (TASKS_PER_THREAD * max(self._threads, 1))
+        return min(MAX_CHUNKS_PER_TASK, max(1, per_thread))
 
     def __call__(
         self,

@@ -133,3 +133,16 @@ def test_grouped_tasks_with_gaps_fold_as_serial(model, dask_client, group_size):
     assert total.n_points == want.n_points == 6**3
     for key in want.sums:
         np.testing.assert_array_equal(total.sums[key], want.sums[key])
+
+
+def test_default_group_size_follows_worker_threads(dask_client):
+    """About TASKS_PER_THREAD tasks per worker thread, at most MAX_CHUNKS_PER_TASK chunks."""
+    from qgmag.parallel import MAX_CHUNKS_PER_TASK, TASKS_PER_THREAD, DaskRunner
+
+    runner = DaskRunner(dask_client)
+    threads = sum(dask_client.nthreads().values())
+    assert threads == 2
+    assert runner._group_size(5) == 1
+    assert runner._group_size(221) == 221 // (TASKS_PER_THREAD * threads) == 13
+    assert runner._group_size(10**6) == MAX_CHUNKS_PER_TASK
+    assert DaskRunner(dask_client, group_size=3)._group_size(10**6) == 3
