@@ -73,15 +73,25 @@ def max_rel_diff(a, b) -> float:  # noqa: ANN001
     return worst
 
 
-def start_cluster(n_workers: int):  # noqa: ANN201
-    """A LocalCluster + Client of single-threaded workers, warmed up; (cluster, client, s)."""
+def start_cluster(n_workers: int, tuned: bool = True):  # noqa: ANN201
+    """A LocalCluster + Client of single-threaded workers, warmed up; (cluster, client, s).
+
+    ``tuned``: with qgmag's LOCAL_CLUSTER_CONFIG, as ``scheduler="local"`` starts them."""
+    import dask
     from distributed import Client, LocalCluster
 
+    from qgmag.parallel import LOCAL_CLUSTER_CONFIG, SINGLE_THREAD_ENV
+
     start = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-    )
-    client = Client(cluster)
+    with dask.config.set(LOCAL_CLUSTER_CONFIG if tuned else {}):
+        cluster = LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            env=dict(SINGLE_THREAD_ENV),
+        )
+        client = Client(cluster)
     client.wait_for_workers(n_workers)
     # import qgmag (and numpy, BLAS) on every worker before timing anything
     client.run(lambda: __import__("qgmag.parallel") and None)
@@ -121,6 +131,25 @@ def scaling(nk: int, n_mu: int, window: float, chunk_size: int | None) -> dict:
     return out
 
 
+def idle_cpu(seconds: float = 5.0) -> dict:
+    """CPU time an idle 2-worker LocalCluster uses (main process + workers, per second of
+    wall time), with Dask's defaults and with qgmag's LOCAL_CLUSTER_CONFIG."""
+    out: dict = {}
+    for tuned in (False, True):
+        cluster, client, _ = start_cluster(2, tuned=tuned)
+        try:
+            time.sleep(1.0)
+            main0, workers0 = time.process_time(), client.run(time.process_time)
+            time.sleep(seconds)
+            main1, workers1 = time.process_time(), client.run(time.process_time)
+        finally:
+            client.close()
+            cluster.close()
+        used = main1 - main0 + sum(workers1[a] - workers0[a] for a in workers0)
+        out["tuned" if tuned else "dask_defaults"] = used / seconds
+    return out
+
+
 def overhead(n_chunks: int) -> dict:
     model = qgmag.models.weyl_lattice()
     side = max(2, round(n_chunks ** (1 / 3)))
@@ -152,7 +181,7 @@ def overhead(n_chunks: int) -> dict:
     return out
 
 
-def report(scale: dict, over: dict) -> None:
+def report(scale: dict, over: dict, idle: dict) -> None:
     print(
         f"\n# Fe {scale['nk']}^3 = {scale['n_k']} k-points, {scale['n_mu']} Fermi levels, "
         f"AHC + M_orb + M_spin; chunk size {scale['chunk_size']} ({scale['n_chunks']} chunks)"
@@ -180,6 +209,10 @@ def report(scale: dict, over: dict) -> None:
         f"speed-up serial (BLAS 1 thread) -> 2 workers: {scale['speedup_serial1_to_2']:.2f}x "
         f"(1 -> 2 workers: {scale['speedup_1_to_2']:.2f}x; the serial run is the baseline: "
         "a worker slower than serial would inflate the 1 -> 2 ratio)"
+    )
+    print(
+        f"idle 2-worker cluster: {100 * idle['dask_defaults']:.1f} % of one core with Dask's "
+        f"defaults, {100 * idle['tuned']:.1f} % with qgmag.parallel.LOCAL_CLUSTER_CONFIG"
     )
     print(f"\n# scheduling overhead: {over['n_chunks']} chunks of 1 k-point (Weyl lattice, AHC)")
     print(
@@ -213,9 +246,12 @@ def main() -> None:
         sys.exit(f"Fe_tb.dat not found under {data_dir()} (set QGMAG_SHARED_DATA)")
     scale = scaling(args.nk, args.n_mu, args.window, args.chunk_size)
     over = overhead(args.overhead_chunks)
-    report(scale, over)
+    idle = idle_cpu()
+    report(scale, over, idle)
     if args.json:
-        args.json.write_text(json.dumps({"scaling": scale, "overhead": over}, indent=2))
+        args.json.write_text(
+            json.dumps({"scaling": scale, "overhead": over, "idle_cpu": idle}, indent=2)
+        )
 
 
 if __name__ == "__main__":

@@ -12,16 +12,26 @@
 * a :class:`distributed.Client` — used as is and left open.
 
 The model is sent to every worker once (``client.scatter(model, broadcast=True)``); each
-chunk is a task ``integrate_chunk(model, plan, start, stop)``. At most ``window`` chunks
-(4 per worker thread) are in flight or waiting to be summed, so memory stays bounded on
-any mesh. Results are folded in chunk order by :class:`~qgmag.integrate.reduction.
-OrderedSum`, so the answer is bit-for-bit the serial one whatever the number of workers
-or the order in which chunks finish (BLAS inside a chunk aside). If a worker dies its
+task computes a few consecutive chunks one after the other (:func:`chunk_group_task`,
+``integrate_chunk(model, plan, start, stop)`` for each) and returns their partial sums
+separately. Grouping keeps the scheduler's cost (about 10 ms of client/scheduler CPU per
+task, measured on 2 cores, where the scheduler shares the cores with the workers) small
+against the work: tasks are about ``TASKS_PER_THREAD`` per worker thread and at most
+``MAX_CHUNKS_PER_TASK`` chunks (a few seconds) each, so a mesh of a few hundred chunks on
+a laptop runs as a few dozen tasks, and a cluster with more threads than chunks gets one
+chunk per task. At most ``window`` tasks (4 per worker thread) are in
+flight or waiting to be summed, and a task holds one chunk's working memory at a time, so
+memory stays bounded on any mesh. Results are folded in chunk order by
+:class:`~qgmag.integrate.reduction.OrderedSum`, so the answer is bit-for-bit the serial
+one whatever the number of workers or the order in which chunks finish (BLAS inside a
+chunk aside). If a worker dies its
 chunks are rerun elsewhere by the scheduler (a LocalCluster's nanny also restarts the
 worker); if every copy of the scattered model is lost, it is scattered again.
 
 Every task sets the BLAS/OpenMP thread pools of its worker to one thread (threadpoolctl;
-left so, as Dask's nannies also do by default), and a local cluster's workers are started
+left so, as Dask's nannies also do by default) until one task has finished in that worker
+(the libraries a chunk loads are loaded by then; the lookup costs ~3 ms, which per task
+was 6 % of a Fe run), and a local cluster's workers are started
 with ``OMP/OPENBLAS/MKL_NUM_THREADS=1``: parallelism comes from workers and threads, and
 n_workers x threads_per_worker processes each spawning a BLAS thread per core would
 oversubscribe the machine.
@@ -50,8 +60,29 @@ SINGLE_THREAD_ENV = {
     "OPENBLAS_NUM_THREADS": "1",
     "MKL_NUM_THREADS": "1",
 }
-#: chunks in flight (or finished but not yet summed) per worker thread
+#: Dask settings of the local clusters qgmag starts. Their scheduler, nannies and workers
+#: run periodic callbacks that cost CPU the chunks then lack: measured on 2 cores, an idle
+#: LocalCluster of 2 workers used 13 % of one core with Dask's defaults and 2 % with these
+#: (``benchmarks/parallel_scaling.py`` prints both). The event-loop watchdog ticks once a
+#: second instead of 50 times; the workers' statistical profiler (sampling every thread
+#: 100 times a second, only for the dashboard's profile page) is off; the system monitor
+#: samples every 5 s; the memory monitor (pause, spill, restart at the memory limits) still
+#: runs twice a second. For a cluster you start yourself: ``dask.config.set(
+#: qgmag.parallel.LOCAL_CLUSTER_CONFIG)`` before starting it.
+LOCAL_CLUSTER_CONFIG: dict[str, object] = {
+    "distributed.admin.tick.interval": "1s",
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "500ms",
+}
+#: tasks in flight (or finished but not yet summed) per worker thread
 CHUNKS_PER_THREAD = 4
+#: tasks per worker thread a run is cut into (chunks are grouped to reach about this
+#: many; more means better load balance at the end of a run, fewer less scheduling)
+TASKS_PER_THREAD = 8
+#: most chunks per task (a few seconds of work at the default chunk size), so progress,
+#: checkpoints and the work lost with a dying worker stay fine-grained on large meshes
+MAX_CHUNKS_PER_TASK = 16
 #: seconds between re-reading the number of worker threads (clusters that scale)
 _REFRESH_S = 5.0
 #: times the scattered model may be lost and re-sent before giving up
@@ -72,16 +103,49 @@ def limit_blas_threads() -> None:
     threadpool_limits(limits=1)  # applied at once and kept (the limiter is not restored)
 
 
-def chunk_task(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
-    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS on one thread (a Dask task),
-    in a worker whose allocator is tuned (:func:`qgmag.allocator.tune_allocator`; Dask's
-    nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which this overrides)."""
+#: process id in which a task has finished (its BLAS limit and allocator are then set)
+_WORKER_READY: dict[str, int | None] = {"pid": None}
+
+
+def _prepare_worker() -> None:
+    """Tune the allocator and limit BLAS to one thread, until a task has finished here."""
+    if _WORKER_READY["pid"] == os.getpid():
+        return
     tune_allocator()
     try:
         limit_blas_threads()
     except Exception:  # pragma: no cover - threadpoolctl failing: run with BLAS as it is
         pass
-    return integrate_chunk(model, plan, start, stop)
+
+
+def chunk_task(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
+    """:func:`~qgmag.integrate.chunk.integrate_chunk` with BLAS on one thread (a Dask task),
+    in a worker whose allocator is tuned (:func:`qgmag.allocator.tune_allocator`; Dask's
+    nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which this overrides)."""
+    _prepare_worker()
+    result = integrate_chunk(model, plan, start, stop)
+    _WORKER_READY["pid"] = os.getpid()
+    return result
+
+
+def chunk_group_task(
+    model: Model, plan: IntegrationPlan, bounds: list[tuple[int, int]]
+) -> list[PartialSums]:
+    """:func:`chunk_task` for consecutive chunks ``bounds`` [(start, stop), ...], one after
+    the other (one chunk's memory at a time); their partial sums, in the same order."""
+    return [chunk_task(model, plan, start, stop) for start, stop in bounds]
+
+
+def group_chunks(todo: list[int], size: int) -> list[list[int]]:
+    """``todo`` (ascending chunk indices) cut into runs of consecutive indices, each at most
+    ``size`` long (a run resumed from a checkpoint may have gaps: groups never span one)."""
+    groups: list[list[int]] = []
+    for index in todo:
+        if groups and len(groups[-1]) < size and groups[-1][-1] == index - 1:
+            groups[-1].append(index)
+        else:
+            groups.append([index])
+    return groups
 
 
 def available_cores() -> int:
@@ -155,26 +219,30 @@ def open_client(
                 "script: put the calling code of the script under "
                 "`if __name__ == '__main__':` (worker processes re-import it)."
             )
+        import dask
+
         n = n_workers or max(1, available_cores() // threads_per_worker)
-        try:
-            cluster = LocalCluster(
-                n_workers=n,
-                threads_per_worker=threads_per_worker,
-                processes=True,
-                dashboard_address=":0",  # any free port: concurrent runs do not clash
-                env=dict(SINGLE_THREAD_ENV),
-            )
-        except RuntimeError as exc:
-            raise QgmagError(
-                f"the local Dask cluster failed to start ({str(exc).rstrip('.')}; the "
-                "workers' errors are printed above). A common cause is a script that calls "
-                "qgmag.compute(scheduler='local') outside `if __name__ == '__main__':`."
-            ) from exc
-        try:
-            client = Client(cluster)
-        except BaseException:
-            cluster.close()
-            raise
+        with dask.config.set(LOCAL_CLUSTER_CONFIG):  # read by every server as it starts
+            try:
+                cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=threads_per_worker,
+                    processes=True,
+                    dashboard_address=":0",  # any free port: concurrent runs do not clash
+                    env=dict(SINGLE_THREAD_ENV),
+                )
+            except RuntimeError as exc:
+                raise QgmagError(
+                    f"the local Dask cluster failed to start ({str(exc).rstrip('.')}; the "
+                    "workers' errors are printed above). A common cause is a script that "
+                    "calls qgmag.compute(scheduler='local') outside "
+                    "`if __name__ == '__main__':`."
+                ) from exc
+            try:
+                client = Client(cluster)
+            except BaseException:
+                cluster.close()
+                raise
 
         def close() -> None:
             client.close()
@@ -196,16 +264,19 @@ def open_client(
     return client, client.close, f"dask scheduler {scheduler}"
 
 
-def _killed_message(index: int, bounds: tuple[int, int], exc: BaseException) -> str:
-    """The message of a chunk whose every attempt died with its worker (KilledWorker)."""
+def _killed_message(index: int | list[int], bounds: tuple[int, int], exc: BaseException) -> str:
+    """The message of a task (chunk ``index``, or the chunks of a group) whose every attempt
+    died with its worker (KilledWorker)."""
     try:
         last = f" (last on {exc.last_worker.address})"  # type: ignore[attr-defined]
         attempts = f"{exc.allowed_failures + 1} "  # type: ignore[attr-defined]
     except Exception:  # the exception's details did not survive the trip
         last, attempts = "", ""
     start, stop = bounds
+    ids = index if isinstance(index, list) else [index]
+    what = f"chunk {ids[0]}" if len(ids) == 1 else f"chunks {ids[0]}..{ids[-1]}"
     return (
-        f"chunk {index} (k-points {start}..{stop - 1}) was started on {attempts}workers and "
+        f"{what} (k-points {start}..{stop - 1}) was started on {attempts}workers and "
         f"each of them died while running it{last}; a worker probably ran out of memory: use "
         "a smaller chunk_size, fewer threads per worker or workers with more memory (or raise "
         "distributed.scheduler.allowed-failures if workers are killed for other reasons)."
@@ -218,13 +289,19 @@ class DaskRunner:
     Parameters
     ----------
     client : a distributed.Client.
-    window : most chunks in flight or awaiting summation (default 4 per worker thread,
+    window : most tasks in flight or awaiting summation (default 4 per worker thread,
         re-read every few seconds, so a cluster that scales up gets more).
+    group_size : chunks per task (default: enough to cut the run into about
+        ``TASKS_PER_THREAD`` tasks per worker thread present at its start, at most
+        ``MAX_CHUNKS_PER_TASK``; 1 gives one task per chunk).
     """
 
-    def __init__(self, client: Any, window: int | None = None) -> None:
+    def __init__(
+        self, client: Any, window: int | None = None, group_size: int | None = None
+    ) -> None:
         self.client = client
         self.window = window
+        self.group_size = group_size
         self._model: Model | None = None
         self._model_future: Any = None
         self._generation = 0
@@ -246,6 +323,13 @@ class DaskRunner:
             self._threads_read = now
         return max(CHUNKS_PER_THREAD * self._threads, 2 * CHUNKS_PER_THREAD)
 
+    def _group_size(self, n_todo: int) -> int:
+        if self.group_size is not None:
+            return self.group_size
+        self._window()  # reads the number of worker threads
+        per_thread = n_todo // (TASKS_PER_THREAD * max(self._threads, 1))
+        return min(MAX_CHUNKS_PER_TASK, max(1, per_thread))
+
     def __call__(
         self,
         model: Model,
@@ -263,37 +347,38 @@ class DaskRunner:
         if self._model is not model:
             self._scatter(model)
         client = self.client
-        todo = list(state.todo())
+        groups = group_chunks(list(state.todo()), self._group_size(state.n_chunks))
         position = 0
-        in_flight: dict[Any, tuple[int, int]] = {}  # future -> (chunk index, model generation)
+        in_flight: dict[Any, tuple[int, int]] = {}  # future -> (group index, model generation)
         rescattered = 0
         # results are gathered by the client's event loop as tasks finish (a blocking
-        # future.result() per chunk would cost one round trip each, in sequence)
+        # future.result() per task would cost one round trip each, in sequence)
         done = as_completed(with_results=True, raise_errors=False)
 
-        def submit(index: int) -> None:
-            start, stop = state.bounds[index]
-            future = client.submit(chunk_task, self._model_future, plan, start, stop, pure=False)
-            in_flight[future] = (index, self._generation)
+        def submit(group: int) -> None:
+            bounds = [state.bounds[index] for index in groups[group]]
+            future = client.submit(chunk_group_task, self._model_future, plan, bounds, pure=False)
+            in_flight[future] = (group, self._generation)
             done.add(future)
 
         def fill() -> None:
             nonlocal position
-            limit = state.folded + self._window()
-            while position < len(todo) and todo[position] < limit:
-                submit(todo[position])
+            # tasks of the first unfolded group and the window - 1 after it
+            first = next((g for g, ids in enumerate(groups) if ids[-1] >= state.folded), 0)
+            while position < len(groups) and position < first + self._window():
+                submit(position)
                 position += 1
 
         try:
             fill()
             for future, result in done:
-                index, generation = in_flight.pop(future)
+                group, generation = in_flight.pop(future)
                 failed = future.status == "error"
                 del future
                 if isinstance(result, CancelledError):
                     # every worker holding the scattered model died (or the task was
                     # cancelled with it): send the model again, once per lost copy, and
-                    # resubmit the chunks that needed it
+                    # resubmit the tasks that needed it
                     if generation == self._generation:
                         rescattered += 1
                         if rescattered > _MAX_RESCATTER:
@@ -303,14 +388,17 @@ class DaskRunner:
                                 "logs (memory limits, batch-job time limits)."
                             ) from None
                         self._scatter(model)
-                    submit(index)
+                    submit(group)
                     continue
                 if failed:  # (type, exception, traceback) of the task's exception
                     _, exc, traceback = result
                     if isinstance(exc, KilledWorker):
-                        raise QgmagError(_killed_message(index, state.bounds[index], exc)) from None
+                        ids = groups[group]
+                        bounds = (state.bounds[ids[0]][0], state.bounds[ids[-1]][1])
+                        raise QgmagError(_killed_message(ids, bounds, exc)) from None
                     raise exc.with_traceback(traceback)
-                state.add(index, result)
+                for index, partial in zip(groups[group], result, strict=True):
+                    state.add(index, partial)
                 if progress is not None:
                     progress(state.points_done, state.n_points)
                 fill()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 
 import qgmag
 
@@ -83,3 +84,65 @@ def test_scheduler_address_and_convergence_check(model, dask_client):
     assert {total for _, total in seen} == {8**3 + 4**3}
     assert seen[-1][0] == 8**3 + 4**3
     assert [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_group_chunks_cuts_consecutive_runs():
+    from qgmag.parallel import group_chunks
+
+    assert group_chunks([0, 1, 2, 3, 4], 2) == [[0, 1], [2, 3], [4]]
+    # a resumed run's gaps (chunks already done) are never spanned by a group
+    assert group_chunks([2, 3, 5, 6, 7, 9], 3) == [[2, 3], [5, 6, 7], [9]]
+    assert group_chunks([4, 5, 6], 1) == [[4], [5], [6]]
+    assert group_chunks([], 4) == []
+
+
+@pytest.mark.parametrize("group_size", [1, 3, 50])
+def test_grouped_tasks_with_gaps_fold_as_serial(model, dask_client, group_size):
+    """Chunks already done (a resumed run) are skipped; groups of any size fold bit for bit
+    as the serial run, and every chunk is summed exactly once."""
+    from qgmag.integrate.chunk import integrate_chunk
+    from qgmag.integrate.driver import build_plan
+    from qgmag.integrate.reduction import OrderedSum
+    from qgmag.kspace.mesh import make_mesh
+    from qgmag.observables import OBSERVABLES
+    from qgmag.parallel import DaskRunner
+
+    plan = build_plan(
+        model,
+        [OBSERVABLES[name] for name in QUANTITIES],
+        np.array(RUN["mu"]),
+        np.array([300.0, 900.0]),  # finite T: the f0' terms need no smearing
+        make_mesh(model, RUN["kmesh"]),
+        smearing=None,
+        degeneracy_tol=1e-6,
+        metric_dipole="analytic",
+        chunk_size=9,
+    )
+    bounds = plan.chunk_bounds
+    with threadpool_limits(limits=1):
+        parts = [integrate_chunk(model, plan, a, b) for a, b in bounds]
+    expected = OrderedSum(bounds)
+    for index, part in enumerate(parts):
+        expected.add(index, part)
+    # chunks 0-2 folded and 7, 8, 15 received before the "interruption"
+    state = OrderedSum(bounds)
+    for index in (0, 1, 2, 7, 8, 15):
+        state.add(index, parts[index])
+    total = DaskRunner(dask_client, group_size=group_size)(model, plan, None, state)
+    want = expected.total()
+    assert total.n_points == want.n_points == 6**3
+    for key in want.sums:
+        np.testing.assert_array_equal(total.sums[key], want.sums[key])
+
+
+def test_default_group_size_follows_worker_threads(dask_client):
+    """About TASKS_PER_THREAD tasks per worker thread, at most MAX_CHUNKS_PER_TASK chunks."""
+    from qgmag.parallel import MAX_CHUNKS_PER_TASK, TASKS_PER_THREAD, DaskRunner
+
+    runner = DaskRunner(dask_client)
+    threads = sum(dask_client.nthreads().values())
+    assert threads == 2
+    assert runner._group_size(5) == 1
+    assert runner._group_size(221) == 221 // (TASKS_PER_THREAD * threads) == 13
+    assert runner._group_size(10**6) == MAX_CHUNKS_PER_TASK
+    assert DaskRunner(dask_client, group_size=3)._group_size(10**6) == 3

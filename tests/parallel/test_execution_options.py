@@ -228,3 +228,28 @@ def test_config_checkpoint_interval(tmp_path):
     raw["run"]["checkpoint_interval"] = -1
     with pytest.raises(ConfigError, match=r"\[run\] checkpoint_interval must be >= 0"):
         load_config(None, raw=raw)
+
+
+def test_local_cluster_runs_without_costly_periodic_callbacks():
+    """qgmag's local clusters get LOCAL_CLUSTER_CONFIG (no profiler, slow watchdog tick) in
+    every worker; the caller's own Dask configuration is left as it was."""
+    pytest.importorskip("distributed")
+    import dask
+
+    from qgmag.parallel import LOCAL_CLUSTER_CONFIG, open_client
+
+    before = dask.config.get("distributed.worker.profile.enabled")
+    client, close, _ = open_client("local", n_workers=1)
+    try:
+        seen = client.run(
+            lambda dask_worker: (
+                {key: dask.config.get(key) for key in LOCAL_CLUSTER_CONFIG},
+                "profile" in dask_worker.periodic_callbacks,
+            )
+        )
+    finally:
+        close()
+    ((config, profiling),) = seen.values()
+    assert config == LOCAL_CLUSTER_CONFIG
+    assert not profiling
+    assert dask.config.get("distributed.worker.profile.enabled") == before
