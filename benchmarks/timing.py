@@ -62,12 +62,12 @@ def medians(records: list[dict], keys: Iterable[str]) -> dict:
     return out
 
 
-def repeat_note(repeat: int) -> str:
+def repeat_note(repeat: int, option: str = "--repeat") -> str:
     """How the timings of a run with ``repeat`` repetitions may be read."""
     if repeat >= MIN_REPEAT:
         return f"median of {repeat} interleaved repetitions"
     return (
-        f"{repeat} repetition(s): NOT a median (noisy; use --repeat {MIN_REPEAT} or more "
+        f"{repeat} repetition(s): NOT a median (noisy; use {option} {MIN_REPEAT} or more "
         "for numbers to quote)"
     )
 
