@@ -21,7 +21,7 @@ Every timed run is preceded by an untimed 2^3 run in the same process or cluster
 first-call costs (lazy imports) are left out of all of them alike.
 
 The four runs are repeated ``--repeat`` times (default 3) interleaved (serial, serial
-1 thread, 1 worker, 2 workers, serial, ...; both clusters stay up between rounds); every
+1 thread, 1 worker, 2 workers, serial, ...; each Dask run on a fresh cluster); every
 row reports the median wall and CPU time (a Dask run's CPU = this process, i.e. client and
 in-process scheduler, plus every worker process's ``process_time``), the wall range, k/s,
 the CPU time over the eigh floor (bare batched ``numpy.linalg.eigh`` of the same H(k), BLAS
@@ -123,35 +123,33 @@ def scaling(nk: int, n_mu: int, window: float, chunk_size: int | None, repeat: i
     out: dict = {"nk": nk, "n_k": nk**3, "n_mu": n_mu}
     warm_up = {"kmesh": (2, 2, 2), "chunk_size": 4}  # first-call costs (lazy imports) untimed
     qgmag.compute(model, QUANTITIES, mu, 0.0, **warm_up)
-    clusters = {}
-    try:
-        for n in (1, 2):
-            cluster, client, out[f"workers_{n}_startup_s"] = start_cluster(n)
-            clusters[n] = (cluster, client)
-            qgmag.compute(model, QUANTITIES, mu, 0.0, scheduler=client, **warm_up)
+    startup: dict[int, list[float]] = {1: [], 2: []}
 
-        def run(label: str) -> dict:
-            if label == RUNS[0]:
+    def run(label: str) -> dict:
+        if label == RUNS[0]:
+            res, wall, cpu = timing.timed(qgmag.compute, model, QUANTITIES, mu, 0.0, **kwargs)
+        elif label == RUNS[1]:
+            with threadpool_limits(limits=1):
                 res, wall, cpu = timing.timed(qgmag.compute, model, QUANTITIES, mu, 0.0, **kwargs)
-            elif label == RUNS[1]:
-                with threadpool_limits(limits=1):
-                    res, wall, cpu = timing.timed(
-                        qgmag.compute, model, QUANTITIES, mu, 0.0, **kwargs
-                    )
-            else:
-                client = clusters[1 if label == RUNS[2] else 2][1]
+        else:  # a fresh cluster per round (one Client at a time), started outside the timer
+            n = 1 if label == RUNS[2] else 2
+            cluster, client, seconds = start_cluster(n)
+            startup[n].append(seconds)
+            try:
+                qgmag.compute(model, QUANTITIES, mu, 0.0, scheduler=client, **warm_up)
                 before = _cluster_cpu(client)
                 res, wall, cpu = timing.timed(
                     qgmag.compute, model, QUANTITIES, mu, 0.0, scheduler=client, **kwargs
                 )
                 cpu += _cluster_cpu(client) - before
-            return {"wall_s": wall, "cpu_s": cpu, "result": res}
+            finally:
+                client.close()
+                cluster.close()
+        return {"wall_s": wall, "cpu_s": cpu, "result": res}
 
-        records = timing.interleaved(run, RUNS, repeat)
-    finally:
-        for cluster, client in clusters.values():
-            client.close()
-            cluster.close()
+    records = timing.interleaved(run, RUNS, repeat)
+    for n in (1, 2):
+        out[f"workers_{n}_startup_s"] = float(np.median(startup[n]))
     reference = records[RUNS[1]][0]["result"]
     out["runs"] = {}
     for label, recs in records.items():
