@@ -141,11 +141,12 @@ def scaling(nk: int, n_mu: int, window: float, chunk_size: int | None, repeat: i
                 res, wall, cpu = timing.timed(
                     qgmag.compute, model, QUANTITIES, mu, 0.0, scheduler=client, **kwargs
                 )
-                cpu += _cluster_cpu(client) - before
+                workers = _cluster_cpu(client) - before
             finally:
                 client.close()
                 cluster.close()
-        return {"wall_s": wall, "cpu_s": cpu, "result": res}
+            return {"wall_s": wall, "cpu_s": cpu + workers, "cpu_workers_s": workers, "result": res}
+        return {"wall_s": wall, "cpu_s": cpu, "cpu_workers_s": 0.0, "result": res}
 
     records = timing.interleaved(run, RUNS, repeat)
     for n in (1, 2):
@@ -153,7 +154,7 @@ def scaling(nk: int, n_mu: int, window: float, chunk_size: int | None, repeat: i
     reference = records[RUNS[1]][0]["result"]
     out["runs"] = {}
     for label, recs in records.items():
-        row = timing.medians(recs, ["wall_s", "cpu_s"])
+        row = timing.medians(recs, ["wall_s", "cpu_s", "cpu_workers_s"])
         row["max_rel_diff"] = max(max_rel_diff(reference, r["result"]) for r in recs)
         # speed-up over the serial one-thread run of the same round, then the median
         row["speedup_vs_serial"] = float(
@@ -209,14 +210,14 @@ def report(scale: dict, over: dict) -> None:
         + timing.repeat_note(scale["repeat"])
     )
     print(
-        f"{'run':30s} {'wall s':>7s} {'(range)':>13s} {'CPU s':>7s} {'k/s wall':>9s} "
-        f"{'CPU/eigh':>9s} {'vs serial':>10s}  max rel. diff"
+        f"{'run':30s} {'wall s':>7s} {'(range)':>13s} {'CPU s':>7s} {'workers':>8s} "
+        f"{'k/s wall':>9s} {'CPU/eigh':>9s} {'vs serial':>10s}  max rel. diff"
     )
     for label, row in scale["runs"].items():
         lo, hi = row["wall_s_range"]
         print(
             f"{label:30s} {row['wall_s']:7.2f} {f'({lo:.2f}-{hi:.2f})':>13s} "
-            f"{row['cpu_s']:7.2f} {scale['n_k'] / row['wall_s']:9.0f} "
+            f"{row['cpu_s']:7.2f} {row['cpu_workers_s']:8.2f} {scale['n_k'] / row['wall_s']:9.0f} "
             f"{row['cpu_s'] / scale['eigh_cpu_s']:9.2f} {row['speedup_vs_serial']:9.2f}x"
             f"  {row['max_rel_diff']:.1e}"
         )
@@ -235,7 +236,8 @@ def report(scale: dict, over: dict) -> None:
         "(median over rounds of t(serial)/t(2 workers), same round); against one worker "
         f"{one['wall_s'] / two['wall_s']:.2f}x (not the figure of merit: a worker slower than "
         "serial inflates it). CPU: a Dask run's is this process (client, scheduler) plus the "
-        "workers' processes; CPU/eigh is CPU time over the eigh floor's CPU time."
+        "workers' processes (the workers' part in the next column); CPU/eigh is CPU time over "
+        "the eigh floor's CPU time."
     )
     print(f"\n# scheduling overhead: {over['n_chunks']} chunks of 1 k-point (Weyl lattice, AHC)")
     print(
