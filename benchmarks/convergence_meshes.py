@@ -126,25 +126,28 @@ def cases() -> list[tuple[str, str, object, float, float, list[int], bool]]:
 
 def run(model, quantity: str, mu: float, temp: float, n: int, continuum: bool):
     kmesh = (n, 64) if continuum else (n, n)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     res = qgmag.compute(model, quantity, mu=mu, temperature=temp, kmesh=kmesh)
-    return np.asarray(res[quantity].values, dtype=float).ravel(), time.perf_counter() - start
+    value = np.asarray(res[quantity].values, dtype=float).ravel()
+    return value, time.perf_counter() - start, time.process_time() - cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tolerance", type=float, default=1e-3)
     args = parser.parse_args()
-    print(f"{'case':32s} {'quantity':28s} {'mesh':>10s} {'rel.err':>9s} {'time/s':>7s}")
+    print(
+        f"{'case':32s} {'quantity':28s} {'mesh':>10s} {'rel.err':>9s} {'wall s':>7s} {'CPU s':>7s}"
+    )
     for label, quantity, model, mu, temp, meshes, continuum in cases():
-        reference, _ = run(model, quantity, mu, temp, 2 * meshes[-1], continuum)
+        reference, _, _ = run(model, quantity, mu, temp, 2 * meshes[-1], continuum)
         scale = np.abs(reference).max()
         found = None
         for n in meshes:
-            value, seconds = run(model, quantity, mu, temp, n, continuum)
+            value, seconds, cpu = run(model, quantity, mu, temp, n, continuum)
             error = np.abs(value - reference).max() / scale
             if error < args.tolerance:
-                found = (n, error, seconds)
+                found = (n, error, seconds, cpu)
                 break
         mesh = (
             "not reached"
@@ -153,7 +156,8 @@ def main() -> None:
         )
         err = "" if found is None else f"{found[1]:.1e}"
         secs = "" if found is None else f"{found[2]:.2f}"
-        print(f"{label:32s} {quantity:28s} {mesh:>10s} {err:>9s} {secs:>7s}", flush=True)
+        cpus = "" if found is None else f"{found[3]:.2f}"
+        print(f"{label:32s} {quantity:28s} {mesh:>10s} {err:>9s} {secs:>7s} {cpus:>7s}", flush=True)
 
 
 if __name__ == "__main__":

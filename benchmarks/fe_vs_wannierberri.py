@@ -22,8 +22,14 @@ levels (``--n-mu`` levels, E_F ± ``--window`` eV), unsymmetrized. Observable se
   alpha_ij = -(tau/hbar) K_{j:i}) with WB's FermiDiracSmoother on the same E_F grid
   (WB has no intrinsic (F-tensor) counterpart: qgmag only). Default material for C is Te
   (``--c-material te``): Fe is centrosymmetric, so alpha ~ 0 there and a relative
-  difference would be meaningless. Only the extrinsic part is compared; with a coarse
-  E_F grid (10 meV for 51 levels over ±0.25 eV) WB's smoothed value differs at 1e-2.
+  difference would be meaningless. Only the extrinsic part is compared, and the printed
+  difference is WB's E_F-grid quadrature, not a disagreement of the two codes' states:
+  WB bins each state into the grid points within ±dE, evaluates its moment at the grid
+  energy (m_n + (E_i - eps_n) Omega_n) and convolves with -f0' truncated at ±8 kT, so on
+  the 10 meV grid of 51 levels over ±0.25 eV it is off qgmag's exact f0' by O(dE):
+  2.7e-2 at mu = 5.88 eV and 4.8e-2 over the interior levels on 30^3. That rule applied
+  to qgmag's per-state Tr_D[m v], Tr_D[Omega v] and energies reproduces WB's number to
+  5e-14 on every level (``tests/cross_code/test_wannierberri_te_kinetic.py``).
 * Cx: as C with qgmag computing the extrinsic part only (the like-for-like rate against
   WB's ``GME_orb_FermiSurf``).
 * postw90 (Wannier90 3.x ``berry_task = ahc``, inputs copied from
@@ -32,12 +38,15 @@ levels (``--n-mu`` levels, E_F ± ``--window`` eV), unsymmetrized. Observable se
   and its own minimal-distance replicas; qgmag set A is the tight-binding level, so expect
   percent-level differences).
 
-Columns: k-points per second of the integration call (setup and file reading excluded;
-the process's total time is printed too), the ratio qgmag/peer, peak RSS per process (qgmag:
-up to the end of its run, before the eigh-floor probe),
-max relative difference max|a - b| / max|b| over all Fermi levels and components, and
-for qgmag the time per k-point divided by a bare batched ``numpy.linalg.eigh`` of the
-same H(k) (the floor). Timings on a busy machine are noisy: rerun on a quiet one.
+Columns: k-points per CPU second of the integration call, wall in parentheses (setup and
+file reading excluded; the process's total wall time is printed too), the median of
+``--repeat`` (default 3) interleaved repetitions and the CPU range over them, the ratio
+qgmag/peer (CPU), peak RSS per process (qgmag: up to the end of its run, before the
+eigh-floor probe), max relative difference max|a - b| / max|b| over all Fermi levels and
+components, and for every code its CPU time divided by that of a bare batched
+``numpy.linalg.eigh`` of the same H(k) (the floor, measured in qgmag's process). The rules
+are those of ``benchmarks/timing.py``. Timings on a busy machine are noisy: rerun on a
+quiet one.
 """
 
 from __future__ import annotations
@@ -54,6 +63,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import timing  # noqa: E402  (benchmarks/timing.py: the shared reporting rules)
 
 E_FERMI_FE = 17.6255  # eV, Fe/wannier90/scf.out
 MU_TE = 5.88  # eV, Te valence band (shared/data/README.md)
@@ -306,7 +318,7 @@ def main() -> None:
     print("serial, 1 thread per process; timings are noisy on a shared machine\n")
     header = (
         f"{'set':<7}{'code':<13}{'k/s CPU (wall)':>18}{'ratio':>9}{'peak MiB':>10}"
-        f"{'proc s':>8}{'t/t_eigh':>9}  max rel. difference to qgmag"
+        f"{'proc s':>8}{'CPU range':>14}{'t/t_eigh':>9}  max rel. difference to qgmag"
     )
     print(header)
     print("-" * len(header))
@@ -333,21 +345,26 @@ def main() -> None:
             if isinstance(theirs, str):
                 print(f"{'':<7}{theirs}")
                 continue
-            note = " (levels >= 8 kT inside the grid)" if kinetic else ""
+            note = (
+                " (levels >= 8 kT inside the grid; WB's E_F-grid quadrature, O(step): docstring)"
+                if kinetic
+                else ""
+            )
             if code == "postw90":
                 note = " (loose: postw90 = full Berry connection + own MDRS)"
+            peer_floor = theirs["cpu_seconds"] / ours["eigh_cpu_seconds"]
             print(
                 row("", code, theirs, ours)
-                + f"{'':>9}  "
+                + f"{peer_floor:>9.2f}  "
                 + compare(ours, theirs, keys[case], rows)
                 + note
             )
     print(
         "\nk/s: k-points per second of the integration call (CPU time of the call; wall in "
-        "parentheses), median of the repetitions, codes run interleaved; ratio: qgmag's k/s "
-        "over the peer's (CPU); proc s: whole process (wall); t/t_eigh: qgmag's CPU time per "
-        "k-point over a bare batched numpy eigh of the same H(k), same process. "
-        f"{args.repeat} repetition(s); a shared machine makes single timings noisy."
+        "parentheses), codes run interleaved; ratio: qgmag's k/s over the peer's (CPU); "
+        "proc s: whole process (wall); CPU range: over the repetitions; t/t_eigh: each "
+        "code's CPU time over a bare batched numpy eigh of the same H(k) (measured in "
+        f"qgmag's process). {timing.repeat_note(args.repeat)}."
     )
 
 
@@ -388,9 +405,11 @@ def row(label: str, code: str, res: dict, ours: dict | None) -> str:
     rate = res["n_k"] / res["cpu_seconds"]
     wall = res["n_k"] / res["seconds"]
     ratio = "" if ours is None else f"{ours['n_k'] / ours['cpu_seconds'] / rate:.2f}"
+    lo, hi = res.get("cpu_range", (res["cpu_seconds"], res["cpu_seconds"]))
     return (
         f"{label:<7}{code:<13}{rate:>9.0f} ({wall:>6.0f}){ratio:>9}"
         f"{res['peak_rss_mib']:>10.0f}{res['process_seconds']:>8.1f}"
+        f"{f'{lo:.2f}-{hi:.2f} s':>14}"
     )
 
 
