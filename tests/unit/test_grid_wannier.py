@@ -122,3 +122,27 @@ def test_eigen_diagonal_equals_the_diagonal_of_the_transform(window):
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
     got_view = bands._eigen_diagonal(np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, 1)), 1, 0))
     np.testing.assert_allclose(got_view, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("window", [None, (-np.inf, 17.8)])
+def test_packed_curl_diagonal_equals_the_full_transform(fe_run, window):
+    from qgmag.bands.engine import BandData
+    from qgmag.models.tight_binding import pack_curl, unpack_curl
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(4, 5, 6, 6)) + 1j * rng.normal(size=(4, 5, 6, 6))
+    x = x + np.conj(np.swapaxes(x, -1, -2))  # Hermitian terms
+    packed = pack_curl(x)  # the last three terms as (x + i y, z)
+    np.testing.assert_array_equal(packed[:, :2], x[:, :2])
+    np.testing.assert_allclose(
+        unpack_curl(np.moveaxis(packed[:, 2:], 1, 0)),
+        np.moveaxis(x[:, 1:], 1, 0),
+        rtol=0,
+        atol=1e-14,
+    )
+    model = fe_run.with_level("full-connection")
+    k = rng.uniform(-1.0, 1.0, size=(50, 3))
+    got = BandData(model, k, energy_window=window).position_curvature_diagonal  # packed diag
+    bands = BandData(model, k, energy_window=window)
+    ref = np.real(bands.diagonal(bands.position_curvature))  # U_w† Ω_c U, c = x, y, z
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())

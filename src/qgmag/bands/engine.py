@@ -237,7 +237,9 @@ class BandData:
         """Ω̄^c = U† (∂_a A^W_b - ∂_b A^W_a) U, (a, b, c) cyclic (3, N, n, m), Å²."""
         if self._connection_curl is None:
             return np.zeros((3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
-        return self._to_eigenbasis(self._connection_curl)
+        from qgmag.models.tight_binding import unpack_curl
+
+        return self._to_eigenbasis(unpack_curl(self._connection_curl))
 
     @cached_property
     def second_derivative_matrix(self) -> ComplexArray:
@@ -289,7 +291,9 @@ class BandData:
         """Ω̄^c_nn (3, N, n), Å², the diagonal of :attr:`position_curvature`."""
         if "position_curvature" in self.__dict__ or self._connection_curl is None:
             return np.real(self.diagonal(self.position_curvature))
-        return self._eigen_diagonal(self._connection_curl)
+        zxy, zz = self._connection_curl  # (Ω_x + i Ω_y, Ω_z): tight_binding.pack_curl
+        dxy = self._eigen_diagonal(zxy, hermitian=False)
+        return np.stack([dxy.real, dxy.imag, self._eigen_diagonal(zz)])
 
     def wannier_diagonal(self, key: str) -> FloatArray:
         """Re diag(U† X(k) U) (3, N, n) of a WannierModel's Hermitian "orbital_c" or "spin"."""
