@@ -40,6 +40,8 @@ GROUPS = {
         "external_orbital_moment",
         "connection_pair_terms",
         "pair_inverse_gap",
+        "connection_pair_curvature",
+        "_moment_pair_sums",
     ],
 }
 

@@ -7,10 +7,12 @@ Both read the same ``Fe/wannier90`` files (Fe.chk unformatted, .eig, .mmn, .spn,
   Wannier centres, MDRS), Γ-centred ``Grid(NKFFT=12, NKdiv=1)``, static ``AHC``, ``Morb``
   (full, external terms included) and ``Spin`` at T = 0, no symmetrization. qgmag: the
   same mesh (``kmesh=(12, 12, 12)``, Γ-centred), T = 0. Agreement to 1e-6 relative.
-* postw90.x (Debian ``wannier90`` 3.1): ``berry_task = ahc`` on ``berry_kmesh = 12 12 12``;
-  AHC within 3e-3 (relative to the largest component). postw90 3.1's own b-vector
-  scheme differs from WannierBerri's default in how the Wannier centres enter (see
-  docs/real_materials.md), which is why the tolerance is not 1e-6.
+* postw90.x (Debian ``wannier90`` 3.1): ``berry_task = ahc+morb`` on ``berry_kmesh = 12 12
+  12``; the default scheme's AHC within 3e-3 at E_F and 5e-3 overall (relative to the
+  largest component): postw90 3.1's own b-vector scheme differs from WannierBerri's
+  default in how the Wannier centres enter (see docs/real_materials.md). With
+  ``scheme="postw90"`` qgmag reproduces postw90's AHC to 1e-6 relative at each of the
+  three energies, and M_orb to 1e-6 μB/cell.
 """
 
 from __future__ import annotations
@@ -122,8 +124,12 @@ def test_fe_against_postw90(fe_dir, qgmag_fe):
     ours = qgmag_fe.anomalous_hall_conductivity.values[:, 0]
     assert _rel(ours[1], ahc[1]) < 3e-3
     assert _rel(ours, ahc) < 5e-3
-    # postw90's own scheme reproduces it to its printed digits (6 decimals)
+    # postw90's own scheme reproduces it at every energy: measured per energy (largest
+    # component difference over that energy's largest component) 1.4e-7, 4.5e-7, 2.0e-7,
+    # i.e. ≤ 2e-4 S/cm (postw90 prints 1e-6 S/cm); M_orb within 5e-7 μB/cell
     model = qgmag.read_wannier90(fe_dir / "Fe.chk", scheme="postw90")
     ds = qgmag.compute(model, SEA[:2], EFERMI, 0.0, (12, 12, 12))
-    assert _rel(ds.anomalous_hall_conductivity.values[:, 0], ahc) < 1e-6
+    same = ds.anomalous_hall_conductivity.values[:, 0]
+    for i in range(len(EFERMI)):  # E_F - 0.1, E_F, E_F + 0.1 eV
+        assert _rel(same[i], ahc[i]) < 1e-6, EFERMI[i]
     assert np.max(np.abs(ds.orbital_magnetization_per_cell.values[:, 0] - morb)) < 1e-6

@@ -1,4 +1,6 @@
-"""Separable Bloch sums of the Wannier matrices S, B, B^†, C equal Σ_R e^{ik·R} X(R)."""
+"""Separable Bloch sums of the Wannier matrices S, B, B^†, C equal Σ_R e^{ik·R} X(R); the
+packed diagonal-only keys (X_x + i X_y, X_z) too, and the band diagonals from them equal
+those of the full transforms U† X U."""
 
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ def _naive(model, k, key):
         src = model.orbital_b_matrices
         x = np.einsum("kr,rija->akji", np.conj(phase), np.conj(src))  # (Σ e^{-ikR} B(R))^†
         return x
+    if key.endswith("_packed"):  # (X_x + i X_y, X_z)
+        x = _naive(model, k, key.removesuffix("_packed"))
+        return np.stack([x[0] + 1j * x[1], x[2]])
     src = model.orbital_b_matrices if key == "orbital_b" else getattr(model, KEYS[key])
     return np.einsum("kr,rija->akij", phase, src)
 
@@ -41,7 +46,7 @@ def test_separable_wannier_sums_equal_the_definition(fe_run, shift):
     mesh = make_mesh(fe_run, (6, 7, 9), shift)
     for start, stop in ((0, 378), (11, 200)):
         k, _ = mesh.chunk(start, stop)
-        for key in ("spin", "orbital_c", "orbital_b", "orbital_b_dagger"):
+        for key in (*KEYS, "orbital_b", "orbital_b_dagger", "spin_packed", "orbital_c_packed"):
             ref = _naive(fe_run, k, key)
             scale = np.max(np.abs(ref))
             got = grid_wannier_blocks(fe_run, mesh, start, stop, key)
@@ -81,6 +86,22 @@ def test_full_level_integration_equal_with_and_without_separable_sums(fe_run):
             np.testing.assert_allclose(a.sums[key], ref, rtol=0, atol=2e-12 * scale, err_msg=key)
 
 
+@pytest.mark.parametrize("window", [None, (-np.inf, 17.8)])
+def test_packed_wannier_diagonals_equal_the_full_transforms(fe_run, window):
+    from qgmag.bands.engine import BandData
+
+    model = fe_run.with_level("full")
+    k = np.random.default_rng(5).uniform(-1.0, 1.0, size=(50, 3))
+    for key in KEYS:
+        packed = BandData(model, k, energy_window=window)  # diagonal from the packed sums
+        assert packed.windowed == (window is not None)
+        got = packed.wannier_diagonal(key)
+        bands = BandData(model, k, energy_window=window)
+        full = bands.wannier_matrix(key)  # U_w† X U from the three components
+        ref = np.real(bands.diagonal(full))
+        np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max(), err_msg=key)
+
+
 @pytest.mark.parametrize("window", [None, (-np.inf, 0.0)])
 def test_eigen_diagonal_equals_the_diagonal_of_the_transform(window):
     from qgmag.bands.engine import BandData
@@ -101,3 +122,27 @@ def test_eigen_diagonal_equals_the_diagonal_of_the_transform(window):
     np.testing.assert_allclose(got, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
     got_view = bands._eigen_diagonal(np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, 1)), 1, 0))
     np.testing.assert_allclose(got_view, ref, rtol=0, atol=1e-13 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("window", [None, (-np.inf, 17.8)])
+def test_packed_curl_diagonal_equals_the_full_transform(fe_run, window):
+    from qgmag.bands.engine import BandData
+    from qgmag.models.tight_binding import pack_curl, unpack_curl
+
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(4, 5, 6, 6)) + 1j * rng.normal(size=(4, 5, 6, 6))
+    x = x + np.conj(np.swapaxes(x, -1, -2))  # Hermitian terms
+    packed = pack_curl(x)  # the last three terms as (x + i y, z)
+    np.testing.assert_array_equal(packed[:, :2], x[:, :2])  # rows 4, terms 5
+    np.testing.assert_allclose(
+        unpack_curl(np.moveaxis(packed[:, 2:], 1, 0)),
+        np.moveaxis(x[:, 2:], 1, 0),
+        rtol=0,
+        atol=1e-14,
+    )
+    model = fe_run.with_level("full-connection")
+    k = rng.uniform(-1.0, 1.0, size=(50, 3))
+    got = BandData(model, k, energy_window=window).position_curvature_diagonal  # packed diag
+    bands = BandData(model, k, energy_window=window)
+    ref = np.real(bands.diagonal(bands.position_curvature))  # U_w† Ω_c U, c = x, y, z
+    np.testing.assert_allclose(got, ref, rtol=0, atol=1e-14 * np.abs(ref).max())

@@ -237,7 +237,9 @@ class BandData:
         """Ω̄^c = U† (∂_a A^W_b - ∂_b A^W_a) U, (a, b, c) cyclic (3, N, n, m), Å²."""
         if self._connection_curl is None:
             return np.zeros((3, self.n_k, self.n_rows, self.n_bands), dtype=complex)
-        return self._to_eigenbasis(self._connection_curl)
+        from qgmag.models.tight_binding import unpack_curl
+
+        return self._to_eigenbasis(unpack_curl(self._connection_curl))
 
     @cached_property
     def second_derivative_matrix(self) -> ComplexArray:
@@ -269,28 +271,39 @@ class BandData:
         """∂ε_n/∂k_a = V^a_nn (3, N, n) in eV·Å."""
         return np.real(self.diagonal(self.velocity_matrix))
 
-    def _eigen_diagonal(self, op: ComplexArray) -> FloatArray:
+    def _eigen_diagonal(self, op: ComplexArray, hermitian: bool = True) -> FloatArray:
         """Re diag(U† op U) (..., N, n_w) of the row bands without the full transform (op
-        Hermitian)."""
+        Hermitian); the complex diagonal for ``hermitian=False``."""
         u = self._uw
         ou = np.matmul(op, u)
-        return np.einsum("kin,...kin->...kn", u.real, ou.real) + np.einsum(
+        re = np.einsum("kin,...kin->...kn", u.real, ou.real) + np.einsum(
             "kin,...kin->...kn", u.imag, ou.imag
         )
+        if hermitian:
+            return re
+        im = np.einsum("kin,...kin->...kn", u.real, ou.imag) - np.einsum(
+            "kin,...kin->...kn", u.imag, ou.real
+        )
+        return re + 1j * im
 
     @cached_property
     def position_curvature_diagonal(self) -> FloatArray:
         """Ω̄^c_nn (3, N, n), Å², the diagonal of :attr:`position_curvature`."""
         if "position_curvature" in self.__dict__ or self._connection_curl is None:
             return np.real(self.diagonal(self.position_curvature))
-        return self._eigen_diagonal(self._connection_curl)
+        zxy, zz = self._connection_curl  # (Ω_x + i Ω_y, Ω_z): tight_binding.pack_curl
+        dxy = self._eigen_diagonal(zxy, hermitian=False)
+        return np.stack([dxy.real, dxy.imag, self._eigen_diagonal(zz)])
 
     def wannier_diagonal(self, key: str) -> FloatArray:
         """Re diag(U† X(k) U) (3, N, n) of a WannierModel's Hermitian "orbital_c" or "spin"."""
         cache = self.__dict__.setdefault("_wannier_cache", {})
         if key in cache:
             return np.real(self.diagonal(cache[key]))
-        return self._eigen_diagonal(self.wannier_blocks(key))
+        # X_x + i X_y and X_z (models.wannier_model.PACKED_KEYS): Re, Im of one diagonal
+        zxy, zz = self.wannier_blocks(f"{key}_packed")
+        dxy = self._eigen_diagonal(zxy, hermitian=False)
+        return np.stack([dxy.real, dxy.imag, self._eigen_diagonal(zz)])
 
     def wannier_blocks(self, key: str) -> ComplexArray:
         """Σ_R e^{ik·R} X(R) (3, N, n, n) of a WannierModel's matrices (``key`` as in

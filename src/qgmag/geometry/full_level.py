@@ -30,9 +30,14 @@ from __future__ import annotations
 import numpy as np
 
 from qgmag.bands.engine import BandData
+from qgmag.geometry import pair_kernels
 from qgmag.models.base import ComplexArray, FloatArray
 
 _CYC = ((1, 2), (2, 0), (0, 1))
+
+#: "numba": the band-pair sums by the compiled kernels of :mod:`qgmag.geometry.pair_kernels`
+#: (default where numba imports); "numpy": the array forms below (the tested reference)
+PAIR_KERNEL = "numba" if pair_kernels.AVAILABLE else "numpy"
 
 
 def band_pairs(n: int, n_rows: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +102,19 @@ def connection_pair_terms(bands: BandData) -> FloatArray:
     return cache["t"]
 
 
+def connection_pair_curvature(bands: BandData) -> FloatArray:
+    """Σ_{l>n} 2 T_nl/(ε_n - ε_l) - Σ_{l<n} 2 T_ln/(ε_l - ε_n) (3, N, n_w), Å²: the
+    pair part of the full-connection Berry curvature (T of :func:`connection_pair_terms`;
+    requires :func:`pairs_usable`)."""
+    if PAIR_KERNEL == "numba":
+        return pair_kernels.berry_pairs(
+            bands.velocity_matrix, bands.position_connection, bands.inverse_gap
+        )
+    rows, cols = _rows_pairs(bands)  # T_nl symmetric, 1/(ε_n - ε_l) antisymmetric
+    weighted = 2.0 * pair_inverse_gap(bands) * connection_pair_terms(bands)
+    return pair_sums(weighted, -weighted, rows, cols, bands.n_bands, bands.n_rows)
+
+
 def pair_inverse_gap(bands: BandData) -> FloatArray:
     """1/(ε_n - ε_l) over the pairs p = (n < l) (N, P), 1/eV, 0 inside degenerate sets
     (cached)."""
@@ -140,16 +158,8 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     With G_nl = conj(B̄_ln) (:func:`_orbital_b_dagger_rows`), B̃_ln = conj(G_nl - ε_l Ā_nl)
     and M_nl = -(1/(ε_n - ε_l)) (X_nl - ε_l T_nl), X^c = Re[V^a conj(G^b) - V^b conj(G^a)].
     """
-    n, n_w = bands.n_bands, bands.n_rows  # a band window [0, n_w) keeps rows n < n_w
-    rows, cols = _rows_pairs(bands)
-    t = connection_pair_terms(bands)
-    inv = pair_inverse_gap(bands)  # 1/(ε_n - ε_l), 0 in D(n)
-    g = _gather_pairs(_orbital_b_dagger_rows(bands), rows, cols)  # conj(B̄_ln)
-    m = _real_cross(bands.__dict__["_pair_cache"]["v"], g)
-    m -= bands.energy[:, cols] * t
-    m *= -inv
-    tm = t * (inv != 0.0)
-    out = pair_sums(tm + m, tm - m, rows, cols, n, n_w)
+    n = bands.n_bands
+    out = _moment_pair_sums(bands)
     local = bands.row_energy * bands.position_curvature_diagonal
     out += 0.5 * (local - bands.wannier_diagonal("orbital_c"))
     formula = getattr(bands.model, "orbital_formula", "lopez")
@@ -160,6 +170,30 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
         if formula == "lopez":  # Lopez's approximation taken in the centres' own gauge
             out -= _projected_correction(bands, below, _connection_at(bands, lopez_centres))
     return out
+
+
+def _moment_pair_sums(bands: BandData) -> FloatArray:
+    """Σ_{l>n} M_nl - Σ_{l<n} M_ln + Σ_{l∉D(n)} T_nl (3, N, n_w) of
+    :func:`external_orbital_moment` (compiled kernel or the numpy reference,
+    :data:`PAIR_KERNEL`)."""
+    if PAIR_KERNEL == "numba":
+        return pair_kernels.moment_pairs(
+            bands.velocity_matrix,
+            bands.position_connection,
+            _orbital_b_dagger_rows(bands),
+            bands.inverse_gap,
+            bands.energy,
+        )
+    n, n_w = bands.n_bands, bands.n_rows  # a band window [0, n_w) keeps rows n < n_w
+    rows, cols = _rows_pairs(bands)
+    t = connection_pair_terms(bands)
+    inv = pair_inverse_gap(bands)  # 1/(ε_n - ε_l), 0 in D(n)
+    g = _gather_pairs(_orbital_b_dagger_rows(bands), rows, cols)  # conj(B̄_ln)
+    m = _real_cross(bands.__dict__["_pair_cache"]["v"], g)
+    m -= bands.energy[:, cols] * t
+    m *= -inv
+    tm = t * (inv != 0.0)
+    return pair_sums(tm + m, tm - m, rows, cols, n, n_w)
 
 
 def _connection_at(bands: BandData, centres: FloatArray) -> ComplexArray:

@@ -73,9 +73,7 @@ def berry_curvature_vector(bands: BandData) -> FloatArray:
     from qgmag.geometry import full_level as fl
 
     if bands.full_connection and fl.pairs_usable(bands):
-        rows, cols = fl.band_pairs(bands.n_bands, bands.n_rows)  # T_nm sym., inv antisym.
-        weighted = 2.0 * fl.pair_inverse_gap(bands) * fl.connection_pair_terms(bands)
-        omega += fl.pair_sums(weighted, -weighted, rows, cols, bands.n_bands, bands.n_rows)
+        omega += fl.connection_pair_curvature(bands)
         omega += bands.position_curvature_diagonal
     elif bands.full_connection:  # window above band 0: rectangular (rows, all bands) matrices
         v = bands.velocity_matrix

@@ -410,8 +410,10 @@ class TightBindingModel:
             return cached
         y = self._half_term_blocks(order, connection)
         y_dag = np.conj(np.swapaxes(y, -1, -2))
-        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)]).reshape(2 * y.shape[0], -1)
-        stacked = np.ascontiguousarray(stacked).view(float)
+        stacked = np.concatenate([y + y_dag, 1j * (y - y_dag)])
+        if connection:  # the trig rows are real: the packed columns sum to the packed curl
+            stacked = pack_curl(stacked)
+        stacked = np.ascontiguousarray(stacked.reshape(2 * y.shape[0], -1)).view(float)
         object.__setattr__(self, cache_name, stacked)
         return stacked
 
@@ -434,6 +436,8 @@ class TightBindingModel:
         zero = ~np.any(vec, axis=1)
         rs = np.concatenate([vec, -vec[~zero]])
         blocks = np.concatenate([np.where(zero[:, None, None, None], y + y_dag, y), y_dag[~zero]])
+        if connection:
+            blocks = pack_curl(blocks)
         out = (rs, np.ascontiguousarray(blocks.reshape(rs.shape[0], -1)))
         object.__setattr__(self, cache_name, out)
         return out
@@ -472,7 +476,8 @@ class TightBindingModel:
 
         Returns a dict with "h" (N, n, n), "dh" (d, N, n, n), "d2h" (d, d, N, n, n) or None,
         and with ``connection`` "connection" (3, N, n, n) = A^W (Å) and "connection_curl"
-        (3, N, n, n) = ∂_a A^W_b - ∂_b A^W_a for (a, b, c) cyclic (Å²), all in eV, Å units
+        (2, N, n, n) = (Ω_x + i Ω_y, Ω_z) with the Hermitian Ω_c = ∂_a A^W_b - ∂_b A^W_a for
+        (a, b, c) cyclic (Å², packed: :func:`pack_curl`), all in eV, Å units
         and in the basis D(k) X D(k)^† of the atomic gauge with D = diag(e^{ik·τ}) given as
         "phase" (N, n); eigenvalues, and U† X U with U the eigenvectors of "h", are the same
         as in the atomic gauge (the atomic-gauge eigenvectors are D^† U).
@@ -542,6 +547,23 @@ class TightBindingModel:
             object.__setattr__(self, k, v)
 
 
+def pack_curl(blocks: ComplexArray) -> ComplexArray:
+    """(rows, n_terms, n, n) term blocks whose last three are Ω_x, Ω_y, Ω_z -> (rows,
+    n_terms - 1, n, n) with them as (Ω_x + i Ω_y, Ω_z): the curl of A^W enters only through
+    its band diagonals, and diag(U† (Ω_x + i Ω_y) U) = Ω̄_x,nn + i Ω̄_y,nn with both real
+    (Ω Hermitian), so one Fourier sum and one transform give two of them."""
+    packed = blocks[:, :-1].copy()
+    packed[:, -2] += 1j * blocks[:, -2]
+    packed[:, -1] = blocks[:, -1]
+    return packed
+
+
+def unpack_curl(packed: ComplexArray) -> ComplexArray:
+    """(2, ..., n, n) (Ω_x + i Ω_y, Ω_z) of Hermitian Ω -> (3, ..., n, n) Ω_x, Ω_y, Ω_z."""
+    z_dag = np.conj(np.swapaxes(packed[0], -1, -2))
+    return np.stack([(packed[0] + z_dag) / 2, (packed[0] - z_dag) / 2j, packed[1]])
+
+
 def unpack_bloch_terms(
     blocks: ComplexArray, d: int, order: int, connection: bool
 ) -> dict[str, ComplexArray | None]:
@@ -562,5 +584,5 @@ def unpack_bloch_terms(
         out["d2h"] = d2h
     if connection:
         out["connection"] = blocks[pos : pos + 3]
-        out["connection_curl"] = blocks[pos + 3 : pos + 6]
+        out["connection_curl"] = blocks[pos + 3 : pos + 5]  # packed (pack_curl)
     return out

@@ -42,6 +42,18 @@ TIGHT_BINDING_ONLY = (
 )
 
 
+#: keys of the Hermitian matrices that are used only through their band diagonals, packed
+#: two components to one complex matrix Z = X_x + i X_y (and X_z): diag(U† Z U) =
+#: diag(U† X_x U) + i diag(U† X_y U) with both diagonals real (X Hermitian), so one Fourier
+#: sum and one transform give two diagonals (BandData.wannier_diagonal)
+PACKED_KEYS = {"spin_packed": "spin", "orbital_c_packed": "orbital_c"}
+
+
+def _pack(x: ComplexArray) -> ComplexArray:
+    """(..., 3, m) Cartesian components -> (..., 2, m): (x_x + i x_y, x_z)."""
+    return np.stack([x[..., 0, :] + 1j * x[..., 1, :], x[..., 2, :]], axis=-2)
+
+
 def model_level(model: Any) -> str:
     """The level of any model: a WannierModel's ``level``, else from ``berry_connection``."""
     level = getattr(model, "level", None)
@@ -208,6 +220,13 @@ class WannierModel(TightBindingModel):
         cached = self.__dict__.get(cache)
         if cached is not None:
             return cached
+        if key in PACKED_KEYS:  # the trig rows are real: pack the complex columns
+            base = self._extra_stack(PACKED_KEYS[key]).view(complex)
+            n2 = self.n_bands**2
+            packed = np.ascontiguousarray(_pack(base.reshape(base.shape[0], 3, n2)))
+            stacked = packed.reshape(base.shape[0], -1).view(float)
+            object.__setattr__(self, cache, stacked)
+            return stacked
         idx, weight = self._half_r()
         if key == "spin":
             src = self.spin_matrices
@@ -252,6 +271,12 @@ class WannierModel(TightBindingModel):
         cached = self.__dict__.get(cache)
         if cached is not None:
             return cached
+        if key in PACKED_KEYS:
+            rs, base = self.grid_wannier_terms(PACKED_KEYS[key])
+            packed = _pack(base.reshape(rs.shape[0], 3, -1))
+            out = (rs, np.ascontiguousarray(packed.reshape(rs.shape[0], -1)))
+            object.__setattr__(self, cache, out)
+            return out
         src = {
             "spin": self.spin_matrices,
             "orbital_c": self.orbital_c_matrices,
@@ -280,7 +305,8 @@ class WannierModel(TightBindingModel):
     def wannier_blocks(self, kpoints: FloatArray, key: str) -> ComplexArray:
         """Σ_R e^{ik·R} X(R) (3, N, n, n) for key "orbital_b", "orbital_b_dagger" (B(k)^†),
         "orbital_c" or "spin", in the basis of :meth:`bloch_blocks` (eigenvalues/U† X U as
-        in the atomic gauge)."""
+        in the atomic gauge); (2, N, n, n) (X_x + i X_y, X_z) for "orbital_c_packed",
+        "spin_packed" (:data:`PACKED_KEYS`)."""
         k = as_kpoints(kpoints, self.dim)
         n = self.n_bands
         idx, _ = self._half_r()

@@ -1,0 +1,125 @@
+"""Compiled (numba) band-pair sums of the full Wannier level; the numpy forms in
+:mod:`qgmag.geometry.full_level` are the reference (tests: both equal to round-off).
+
+Both kernels loop over the pairs p = (n < l) with n a row band (a band window [0, n_w)),
+reading V, Ā (and G = conj B̄) straight from the (3, N, n_w, n) band matrices, so no
+pair arrays are gathered and every product is formed once, in registers (the numpy forms
+make ≈ 20 passes over (3, N, n_w·n) arrays: memory-bound). With (a, b, c) cyclic,
+
+    T^c_nl = Re[V^a_nl conj(Ā^b_nl) - V^b_nl conj(Ā^a_nl)]          (eV·Å², symmetric in n, l)
+    X^c_nl = Re[V^a_nl conj(G^b_nl) - V^b_nl conj(G^a_nl)]          (eV²·Å²)
+
+and, with inv_nl = 1/(ε_n - ε_l) (0 inside degenerate sets),
+
+* :func:`berry_pairs`: Σ_{l>n} 2 inv_nl T_nl - Σ_{l<n} 2 inv_ln T_ln (Å²), the pair part of
+  the full-connection Berry curvature (``geometry.quantities.berry_curvature_vector``);
+* :func:`moment_pairs`: Σ_{l>n} (T'_nl + M_nl) + Σ_{l<n} (T'_ln - M_ln) (eV·Å²) with
+  M_nl = -inv_nl (X_nl - ε_l T_nl) and T' = T outside degenerate sets, the pair part of
+  :func:`qgmag.geometry.full_level.external_orbital_moment`.
+
+Compiled on first use and cached on disk (``cache=True``): the first full-level run on a
+machine pays ≈ 2 s (import of numba + compile), later processes ≈ 1 s (import + load).
+``qgmag.geometry.full_level.PAIR_KERNEL = "numpy"`` selects the numpy forms.
+"""
+
+from __future__ import annotations
+
+from importlib.util import find_spec
+
+import numpy as np
+
+from qgmag.models.base import ComplexArray, FloatArray
+
+#: numba is a declared dependency; without it the numpy forms are used. It is imported only
+#: when a kernel is first needed (≈ 1 s, once per process), not with qgmag.
+AVAILABLE = find_spec("numba") is not None
+
+
+def _kernels() -> tuple[object, object]:
+    """The two jitted kernels (compiled, or loaded from numba's cache, on first call)."""
+    global _BERRY, _MOMENT
+    if _BERRY is None:
+        _BERRY, _MOMENT = _compile()
+    return _BERRY, _MOMENT
+
+
+_BERRY = _MOMENT = None
+
+
+def _compile() -> tuple[object, object]:
+    from numba import njit
+
+    @njit(cache=True, nogil=True, inline="always")
+    def cross(x, y, k, p, q):  # type: ignore[no-untyped-def]  # pragma: no cover (jitted)
+        """Re[x^a conj(y^b) - x^b conj(y^a)] for (a, b, c) cyclic, c = 0, 1, 2."""
+        x0, x1, x2 = x[0, k, p, q], x[1, k, p, q], x[2, k, p, q]
+        y0, y1, y2 = y[0, k, p, q], y[1, k, p, q], y[2, k, p, q]
+        return (
+            x1.real * y2.real + x1.imag * y2.imag - (x2.real * y1.real + x2.imag * y1.imag),
+            x2.real * y0.real + x2.imag * y0.imag - (x0.real * y2.real + x0.imag * y2.imag),
+            x0.real * y1.real + x0.imag * y1.imag - (x1.real * y0.real + x1.imag * y0.imag),
+        )
+
+    @njit(cache=True, nogil=True)
+    def berry(v, a, inv, out):  # type: ignore[no-untyped-def]  # pragma: no cover (jitted)
+        n_k, n_w, n = inv.shape
+        for k in range(n_k):
+            for p in range(n_w):
+                for q in range(p + 1, n):
+                    w = 2.0 * inv[k, p, q]
+                    if w == 0.0:
+                        continue  # degenerate pair
+                    t0, t1, t2 = cross(v, a, k, p, q)
+                    out[0, k, p] += w * t0
+                    out[1, k, p] += w * t1
+                    out[2, k, p] += w * t2
+                    if q < n_w:
+                        out[0, k, q] -= w * t0
+                        out[1, k, q] -= w * t1
+                        out[2, k, q] -= w * t2
+
+    @njit(cache=True, nogil=True)
+    def moment(v, a, g, inv, energy, out):  # type: ignore[no-untyped-def]  # pragma: no cover
+        n_k, n_w, n = inv.shape
+        for k in range(n_k):
+            for p in range(n_w):
+                for q in range(p + 1, n):
+                    s = inv[k, p, q]
+                    if s == 0.0:
+                        continue  # degenerate pair: T' = 0 and M = 0
+                    e_l = energy[k, q]
+                    t0, t1, t2 = cross(v, a, k, p, q)
+                    x0, x1, x2 = cross(v, g, k, p, q)
+                    m0, m1, m2 = -s * (x0 - e_l * t0), -s * (x1 - e_l * t1), -s * (x2 - e_l * t2)
+                    out[0, k, p] += t0 + m0
+                    out[1, k, p] += t1 + m1
+                    out[2, k, p] += t2 + m2
+                    if q < n_w:
+                        out[0, k, q] += t0 - m0
+                        out[1, k, q] += t1 - m1
+                        out[2, k, q] += t2 - m2
+
+    return berry, moment
+
+
+def berry_pairs(v: ComplexArray, a: ComplexArray, inv: FloatArray) -> FloatArray:
+    """Σ_{l>n} 2 inv_nl T_nl - Σ_{l<n} 2 inv_ln T_ln (3, N, n_w), Å², from V, Ā
+    (3, N, n_w, n) and inv (N, n_w, n) (module docstring)."""
+    berry, _ = _kernels()
+    out = np.zeros((3, *inv.shape[:2]))
+    berry(np.ascontiguousarray(v), np.ascontiguousarray(a), np.ascontiguousarray(inv), out)
+    return out
+
+
+def moment_pairs(
+    v: ComplexArray, a: ComplexArray, g: ComplexArray, inv: FloatArray, energy: FloatArray
+) -> FloatArray:
+    """Σ_{l>n} (T'_nl + M_nl) + Σ_{l<n} (T'_ln - M_ln) (3, N, n_w), eV·Å², from V, Ā, G
+    (3, N, n_w, n), inv (N, n_w, n) and the energies (N, n) (module docstring)."""
+    _, moment = _kernels()
+    out = np.zeros((3, *inv.shape[:2]))
+    moment(
+        *(np.ascontiguousarray(x) for x in (v, a, g, inv, energy)),
+        out,
+    )
+    return out
