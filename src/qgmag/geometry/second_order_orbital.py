@@ -48,7 +48,12 @@ from math import comb, factorial
 import numpy as np
 
 from qgmag.bands.engine import BandData
-from qgmag.geometry.roundoff import ROUNDOFF_LIMIT, check_roundoff, natural_scale  # noqa: F401
+from qgmag.geometry.roundoff import (  # noqa: F401
+    ROUNDOFF_LIMIT,
+    check_roundoff,
+    check_valid_field,
+    natural_scale,
+)
 from qgmag.models.base import FloatArray
 
 #: highest derivative of the occupation in the sea (poles of order ≤ 6)
@@ -101,6 +106,7 @@ def orbital_sea_weights(bands: BandData) -> FloatArray:
     Needs ``bands`` built with ``need_second_derivatives=True`` and without a band window.
     """
     bands._require_square("the orbital τ⁰ sea")
+    check_valid_field(bands, "kinetic_orbital_second_order (orbital tau^0 sea)")
     dim = bands.dim
     e_all = bands.energy
     n = e_all.shape[-1]

@@ -80,7 +80,11 @@ def spin_berry_curvature(bands: BandData, broadening: float = 0.0) -> FloatArray
     """Φ^{ij}_n in hbar·Å/eV (Eq. 7), pairs split by less than ``broadening`` (eV) switched
     off smoothly (:func:`qgmag.geometry.quantities.spin_berry_curvature`)."""
     x = _tensor(q.spin_berry_curvature(bands, broadening), bands.dim)
-    return guard_weight(x, bands, "kinetic_spin_intrinsic (Phi)", 1, bands.spin_matrix, 1)
+    # with a broadening the pairs split by less than it are switched off smoothly
+    return guard_weight(
+        x, bands, "kinetic_spin_intrinsic (Phi)", 1, bands.spin_matrix, 1,
+        field_check=broadening <= 0,
+    )
 
 
 @row_bands
