@@ -129,3 +129,31 @@ def test_t_odd_parts_vanish_for_the_exactly_symmetric_model(raw, exact_t):
         ref = float(np.abs(broken[f"{var}_per_cell"].values).max())
         value = float(np.abs(exact[f"{var}_per_cell"].values).max())
         assert ref > 0 and value < 1e-3 * ref, var
+
+
+def test_tellurium_intrinsic_refused_at_default_and_t_zero_when_grouped(shared_data):
+    """Te_tb.dat's spin pairs are split by 1e-6-1e-5 eV: at the default degeneracy_tol the
+    intrinsic (F ∝ 1/Δ³) orbital response is refused. At 1e-3, which groups them, it is
+    accepted and is the time-reversal zero (exact identity for T-symmetric Te: F is odd
+    under k -> -k band by band): the occupied mesh sum of F is below 1e-9 of the same
+    sum of |F| (measured 8.8e-13)."""
+    path = shared_data / "Te" / "Te_tb.dat"
+    if not path.is_file():
+        pytest.skip("Te_tb.dat not available")
+    from qgmag.geometry.quantities import magnetoelectric_tensor_native
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qgmag.QgmagWarning)
+        te = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
+    kw = dict(mu=5.88, temperature=0.0, kmesh=(4, 4, 4), allow_coarse_mesh=True)
+    obs = "kinetic_orbital_intrinsic"
+    with pytest.raises(qgmag.QgmagError, match="degeneracy_tol"):
+        qgmag.compute(te, obs, **kw)
+    alpha = qgmag.compute(te, obs, degeneracy_tol=1e-3, **kw)[f"{obs}_per_cell"].values
+    assert np.all(np.isfinite(alpha))
+    bands = BandData(te, _mesh(te, 4), degeneracy_tol=1e-3, need_second_derivatives=True)
+    f = magnetoelectric_tensor_native(bands)
+    occ = (bands.energy < kw["mu"]).astype(float)
+    signed = np.abs(np.einsum("ijkn,kn->ij", f, occ)).max()
+    absolute = np.einsum("ijkn,kn->ij", np.abs(f), occ).max()
+    assert signed < 1e-9 * absolute
