@@ -1,4 +1,4 @@
-"""Round-off guard for band weights with inverse powers of band gaps (one rule for all).
+"""Guard for band weights with inverse powers of band gaps (one module, two rules, all parts).
 
 Many per-band weights X_n(k) of the kinetic responses are sums over partners m of
 products of matrix elements divided by (ε_n - ε_m)^r: Φ (r = 2), the BCP g3 (r = 3), F and
@@ -20,7 +20,10 @@ bands of different degenerate sets at k and E₀ = 1 eV: the eigenvectors of a p
 δ are mixed by ε_mach·|H|/δ (the backward error of the eigensolver), and that mixing, not the
 last-digit rounding of the sum, is what the cancelling weights amplify (measured: Hermitian
 noise of size ε_mach·|H| on GaAs_tb.dat / Te_tb.dat changes the per-k τ⁰ spin sea by 0.2 / 1.5
-of its size at degeneracy_tol 1e-6, by < 1e-11 / 3e-3 at 1e-4 / 1e-3),
+of its size at degeneracy_tol 1e-6, by < 1e-11 / 3e-3 at 1e-4 / 1e-3). The estimate is an
+order-of-magnitude rule, not a bound: against that noise test it is 1e2-1e6 times too
+pessimistic for most weights and up to 2e2 times optimistic for the spin τ⁰ surface of
+GaAs at 1e-6 (which rule 2 below refuses),
 
 with the natural scale N = |V|^p |O|^q / (1 eV)^r: the size of the same weight for a band
 pair 1 eV apart (the energy scale of a Wannier band structure), built from the largest
@@ -41,8 +44,9 @@ grows as 1/δ^r although nothing is wrong numerically. The perturbation series i
 behind every kinetic coefficient holds only while e|E||A_nm| ≪ δ with A_nm = V_nm/δ, i.e.
 for fields E ≪ E* = δ²/(e|V_nm|). When E* at some k-point is below VALID_FIELD_MIN
 (1e3 V/m = 10 V/cm, at the low end of the fields of transport and E² measurements), the
-coefficient describes almost no field used in practice, and the response at practical fields is that of the
-pair taken as one degenerate set: refused, with the same fix (a larger degeneracy_tol).
+coefficient describes almost no field used in practice, and the response at practical
+fields is that of the pair taken as one degenerate set: refused, with the same fix (a
+larger degeneracy_tol).
 Measured (4³ meshes): GaAs_tb.dat E* = 5e2 V/m at degeneracy_tol 1e-6, 1.1e6 at 1e-4;
 Te_tb.dat 2e2 at 1e-6, 8e5 at 1e-3; Fe_tb.dat 3e4 at 1e-3 (4³), its spinor model 5e3
 (3³). The floor is a choice, not a derived number: it separates these cases.
