@@ -48,7 +48,12 @@ from math import comb, factorial
 import numpy as np
 
 from qgmag.bands.engine import BandData
-from qgmag.errors import QgmagError
+from qgmag.geometry.roundoff import (  # noqa: F401
+    ROUNDOFF_LIMIT,
+    check_roundoff,
+    check_valid_field,
+    natural_scale,
+)
 from qgmag.models.base import FloatArray
 
 #: highest derivative of the occupation in the sea (poles of order ≤ 6)
@@ -81,12 +86,6 @@ CHAINS: tuple[tuple[int | str, ...], ...] = (
     (1, "j", 3, "a", 1, "bk"),
 )
 
-#: refuse when ε_mach × the largest per-band weight exceeds this fraction of the natural
-#: scale |V|⁴_max/(1 eV)⁵ at a k-point (cancelling 1/δ⁵ terms of bands split by δ).
-#: Calibrated on Fe_tb.dat (3³, T-reversal partner k-points): ratios ≤ 1.5e-3 gave errors
-#: ≤ 3e-7 of the per-k value, ratios ≥ 8e-2 errors of order one.
-ROUNDOFF_LIMIT = 1e-2
-
 #: complex entries of one state array (k-block size; bounded memory, ~64 MiB)
 _BLOCK_ENTRIES = 2**20
 
@@ -107,6 +106,7 @@ def orbital_sea_weights(bands: BandData) -> FloatArray:
     Needs ``bands`` built with ``need_second_derivatives=True`` and without a band window.
     """
     bands._require_square("the orbital τ⁰ sea")
+    check_valid_field(bands, "kinetic_orbital_second_order (orbital tau^0 sea)")
     dim = bands.dim
     e_all = bands.energy
     n = e_all.shape[-1]
@@ -118,29 +118,22 @@ def orbital_sea_weights(bands: BandData) -> FloatArray:
     for start in range(0, e_all.shape[0], size):
         sl = slice(start, start + size)
         block = _block_weights(e_all[sl], deg_all[sl], v_all[:, sl], w_all[:, :, sl], dim)
-        _check_roundoff(block, e_all[sl], deg_all[sl], v_all[:, sl])
+        _check_roundoff(block, bands, sl)
         out[:, :, :dim, :dim, sl] = block
     return out
 
 
-def _check_roundoff(x: np.ndarray, energy: np.ndarray, deg: np.ndarray, v: np.ndarray) -> None:
-    """QgmagError if near-degenerate distinct bands make the weights cancel beyond trust.
-
-    Two bands split by δ above the degeneracy tolerance carry weights ∝ 1/δ⁵ of opposite
-    signs whose sum is finite; the round-off of that sum is ε_mach × the largest weight.
-    """
+def _check_roundoff(x: np.ndarray, bands: BandData, sl: slice) -> None:
+    """The shared round-off guard (:mod:`qgmag.geometry.roundoff`) on one k-block: weights
+    ∝ 1/δ⁵ of bands split by δ cancel between them; natural scale |V|⁴/(1 eV)⁵. Without
+    the conditioning factor: the rule was calibrated on Fe_tb.dat against the contour
+    oracle (ratios ≤ 1.5e-3 gave per-k errors ≤ 3e-7, ≥ 8e-2 errors of order one)."""
     biggest = np.abs(x).max(axis=(0, 1, 2, 3, 5))  # (N,), eV^r-weighted (1 eV units)
-    natural = np.abs(v).max(axis=(0, 2, 3)) ** 4  # |V|⁴/(1 eV)⁵, Å⁴/eV
-    bad = np.finfo(float).eps * biggest > ROUNDOFF_LIMIT * natural
-    if np.any(bad):
-        i = int(np.argmax(bad))
-        gaps = np.abs(energy[i, :, None] - energy[i, None, :])[~deg[i]]
-        raise QgmagError(
-            "kinetic_orbital_second_order: bands split by "
-            f"{gaps.min():.1e} eV (above degeneracy_tol) at a k-point make the orbital tau^0 "
-            "sea cancel beyond round-off (terms ~ 1/splitting^5): group them with a larger "
-            "degeneracy_tol (e.g. degeneracy_tol=1e-3)."
-        )
+    natural = natural_scale(bands, 4, rows=sl)
+    check_roundoff(
+        biggest, natural, bands, "kinetic_orbital_second_order (orbital tau^0 sea)", sl,
+        conditioned=False,
+    )
 
 
 def _block_weights(

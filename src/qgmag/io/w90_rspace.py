@@ -97,11 +97,15 @@ def q_to_grid(chk: Checkpoint, xq: np.ndarray) -> np.ndarray:
 
 
 def mdrs_vectors(
-    lattice: np.ndarray, mp_grid: tuple[int, int, int], centres: np.ndarray, search: int = 3
+    lattice: np.ndarray,
+    mp_grid: tuple[int, int, int],
+    centres: np.ndarray,
+    search: int = 3,
+    tolerance: float = WS_DISTANCE_TOL,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Minimal-distance replicas: returns (R list (nR, 3), grid index of every R (nR, 3),
     weights (nR, n, n) = 1/degeneracy where R is a minimal image of R0 for pair (m, n),
-    else 0)."""
+    else 0). Images within ``tolerance`` (Å) of the minimal distance share the weight."""
     mp = np.array(mp_grid)
     n = centres.shape[0]
     r0 = np.stack(np.meshgrid(*[np.arange(x) for x in mp], indexing="ij"), -1).reshape(-1, 3)
@@ -116,7 +120,7 @@ def mdrs_vectors(
     pos = (cand @ lattice)[:, :, None, None, :] + diff[None, None]  # (N, S, m, n, 3)
     dist = np.linalg.norm(pos, axis=-1)
     dmin = dist.min(axis=1, keepdims=True)
-    chosen = dist < dmin + WS_DISTANCE_TOL  # (N, S, m, n)
+    chosen = dist < dmin + tolerance  # (N, S, m, n)
     ndeg = chosen.sum(axis=1, keepdims=True)
     weight = chosen / ndeg
     used = np.any(chosen, axis=(2, 3))  # (N, S)

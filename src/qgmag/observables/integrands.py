@@ -21,6 +21,7 @@ import numpy as np
 
 from qgmag.bands.engine import BandData
 from qgmag.geometry import quantities as q
+from qgmag.geometry.roundoff import guard_weight
 from qgmag.models.base import FloatArray
 
 Fn = Callable[[BandData], FloatArray]
@@ -78,7 +79,12 @@ def spin_velocity(bands: BandData) -> FloatArray:
 def spin_berry_curvature(bands: BandData, broadening: float = 0.0) -> FloatArray:
     """Φ^{ij}_n in hbar·Å/eV (Eq. 7), pairs split by less than ``broadening`` (eV) switched
     off smoothly (:func:`qgmag.geometry.quantities.spin_berry_curvature`)."""
-    return _tensor(q.spin_berry_curvature(bands, broadening), bands.dim)
+    x = _tensor(q.spin_berry_curvature(bands, broadening), bands.dim)
+    # with a broadening the pairs split by less than it are switched off smoothly
+    return guard_weight(
+        x, bands, "kinetic_spin_intrinsic (Phi)", 1, bands.spin_matrix, 1,
+        field_check=broadening <= 0,
+    )
 
 
 @row_bands
@@ -89,12 +95,14 @@ def orbital_moment_velocity(bands: BandData) -> FloatArray:
 
 def magnetoelectric_analytic(bands: BandData) -> FloatArray:
     """F^{ij}_n/(e/hbar) in Å³, physical sign, metric dipole from ∂²H (Eq. 10)."""
-    return _tensor(q.magnetoelectric_tensor_native(bands), bands.dim)
+    x = _tensor(q.magnetoelectric_tensor_native(bands), bands.dim)
+    return guard_weight(x, bands, "kinetic_orbital_intrinsic (F)", 3)
 
 
 def magnetoelectric_interband(bands: BandData) -> FloatArray:
     """Interband (first) term of F^{ij}_n/(e/hbar), physical sign, Å³."""
-    return _tensor(q.MAGNETOELECTRIC_SIGN * q.magnetoelectric_interband_native(bands), bands.dim)
+    x = _tensor(q.MAGNETOELECTRIC_SIGN * q.magnetoelectric_interband_native(bands), bands.dim)
+    return guard_weight(x, bands, "kinetic_orbital_intrinsic (F)", 3)
 
 
 @row_bands

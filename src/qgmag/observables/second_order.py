@@ -27,6 +27,7 @@ from qgmag import constants as c
 from qgmag.bands.engine import BandData
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
+from qgmag.geometry.roundoff import guard_weight
 from qgmag.geometry.second_order_orbital import MAX_DERIVATIVE, orbital_sea_weights
 from qgmag.models.base import FloatArray
 
@@ -55,6 +56,13 @@ def _drude(bands: BandData, kind: str) -> tuple[FloatArray, FloatArray]:
     )
 
 
+def _guard(x: FloatArray, bands: BandData, what: str, p: int, spin: bool = False) -> FloatArray:
+    """The shared round-off guard (:mod:`qgmag.geometry.roundoff`) on a weight ∝ |V|^p
+    (|S| too for ``spin``) over powers of band gaps; returns ``x`` unchanged."""
+    op = _operator(bands, "spin") if spin else None
+    return guard_weight(x, bands, what, p, op, 1 if spin else 0)
+
+
 def _curvature_matrix(bands: BandData) -> np.ndarray:
     return _memo(bands, "omega", lambda: so.berry_curvature_matrix(bands))  # type: ignore[return-value]
 
@@ -69,22 +77,26 @@ def spin_drude_vv(bands: BandData) -> FloatArray:
 
 def spin_drude_mass(bands: BandData) -> FloatArray:
     """Tr_D[S_i M^{jk}] (eV·Å²), weight of f0' (M the non-Abelian inverse mass)."""
-    return rank3(_drude(bands, "spin")[1], bands.dim)
+    x = rank3(_drude(bands, "spin")[1], bands.dim)
+    return _guard(x, bands, "kinetic_spin_second_order (tau^2)", 2, spin=True)
 
 
 def spin_dipole(bands: BandData) -> FloatArray:
     """½(v^j Φ^{ik} + v^k Φ^{ij})_n (Å²), weight of f0' (dipole of the ASP e Φ)."""
-    return rank3(so.dipole_weight(bands, q.spin_berry_curvature(bands)), bands.dim)
+    x = rank3(so.dipole_weight(bands, q.spin_berry_curvature(bands)), bands.dim)
+    return _guard(x, bands, "kinetic_spin_second_order (tau^1)", 2, spin=True)
 
 
 def spin_sea(bands: BandData) -> FloatArray:
     """∂g3^{jk}_n/∂λ_i for H + λ S_i (Å²/eV²), weight of f0 (τ⁰ Fermi sea)."""
-    return rank3(so.bcp_field_derivative(bands, _operator(bands, "spin")), bands.dim)
+    x = rank3(so.bcp_field_derivative(bands, _operator(bands, "spin")), bands.dim)
+    return _guard(x, bands, "kinetic_spin_second_order (tau^0 sea)", 2, spin=True)
 
 
 def spin_surface(bands: BandData) -> FloatArray:
     """Tr_D[S_i Y^{jk}] (Å²/eV), weight of f0' (τ⁰ Fermi surface, <S>_n ε^(2)_n)."""
-    return rank3(so.bcp_operator_trace(bands, _operator(bands, "spin")), bands.dim)
+    x = rank3(so.bcp_operator_trace(bands, _operator(bands, "spin")), bands.dim)
+    return _guard(x, bands, "kinetic_spin_second_order (tau^0 surface)", 2, spin=True)
 
 
 # --- orbital ----------------------------------------------------------------------------
@@ -92,12 +104,14 @@ def spin_surface(bands: BandData) -> FloatArray:
 
 def orbital_drude_local_vv(bands: BandData) -> FloatArray:
     """Tr_D[m_i V^j V^k]/(e/ħ) (eV³·Å⁴), weight of f0''."""
-    return rank3(_drude(bands, "orbital")[0], bands.dim)
+    x = rank3(_drude(bands, "orbital")[0], bands.dim)
+    return _guard(x, bands, "kinetic_orbital_second_order (tau^2)", 4)
 
 
 def orbital_drude_local_mass(bands: BandData) -> FloatArray:
     """Tr_D[m_i M^{jk}]/(e/ħ) (eV²·Å⁴), weight of f0'."""
-    return rank3(_drude(bands, "orbital")[1], bands.dim)
+    x = rank3(_drude(bands, "orbital")[1], bands.dim)
+    return _guard(x, bands, "kinetic_orbital_second_order (tau^2)", 4)
 
 
 def _itinerant(bands: BandData) -> tuple[FloatArray, FloatArray]:
@@ -108,17 +122,20 @@ def _itinerant(bands: BandData) -> tuple[FloatArray, FloatArray]:
 
 def orbital_drude_itinerant_vv(bands: BandData) -> FloatArray:
     """Tr_D[Ω_i V^j V^k] (eV²·Å⁴), weight of (μ - ε) f0'' (itinerant τ² term)."""
-    return rank3(_itinerant(bands)[0], bands.dim)
+    x = rank3(_itinerant(bands)[0], bands.dim)
+    return _guard(x, bands, "kinetic_orbital_second_order (tau^2)", 4)
 
 
 def orbital_drude_itinerant_mass(bands: BandData) -> FloatArray:
     """Tr_D[Ω_i M^{jk}] (eV·Å⁴), weight of (μ - ε) f0' (itinerant τ² term)."""
-    return rank3(_itinerant(bands)[1], bands.dim)
+    x = rank3(_itinerant(bands)[1], bands.dim)
+    return _guard(x, bands, "kinetic_orbital_second_order (tau^2)", 4)
 
 
 def orbital_dipole(bands: BandData) -> FloatArray:
     """½(v^j F^{ik} + v^k F^{ij})_n/(e/ħ) (eV·Å⁴), weight of f0' (F physical sign)."""
-    return rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
+    x = rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
+    return _guard(x, bands, "kinetic_orbital_second_order (tau^1)", 4)
 
 
 def _sea_weights(bands: BandData) -> FloatArray:
@@ -143,7 +160,8 @@ SEA_KERNELS = ("f0", "df0", "d2f0", "d3f0", "d4f0", "d5f0")[: MAX_DERIVATIVE + 1
 
 def orbital_surface(bands: BandData) -> FloatArray:
     """Tr_D[m_i Y^{jk}]/(e/ħ) (Å⁴), weight of f0' (τ⁰ Fermi surface, <m>_n ε^(2)_n)."""
-    return rank3(so.bcp_operator_trace(bands, _operator(bands, "orbital")), bands.dim)
+    x = rank3(so.bcp_operator_trace(bands, _operator(bands, "orbital")), bands.dim)
+    return _guard(x, bands, "kinetic_orbital_second_order (tau^0 surface)", 4)
 
 
 # --- velocity (nonlinear current; cross-check of the engine) -----------------------------
@@ -156,12 +174,14 @@ def velocity_drude_vv(bands: BandData) -> FloatArray:
 
 def velocity_drude_mass(bands: BandData) -> FloatArray:
     """Tr_D[V_i M^{jk}] (eV²·Å³), weight of f0'."""
-    return rank3(_drude(bands, "velocity")[1], bands.dim)
+    x = rank3(_drude(bands, "velocity")[1], bands.dim)
+    return _guard(x, bands, "nonlinear_current_second_order (tau^2)", 3)
 
 
 def velocity_dipole(bands: BandData) -> FloatArray:
     """½(v^j Ω^{ik} + v^k Ω^{ij})_n (eV·Å³), weight of f0' (Berry-curvature dipole)."""
-    return rank3(so.dipole_weight(bands, q.berry_curvature(bands)), bands.dim)
+    x = rank3(so.dipole_weight(bands, q.berry_curvature(bands)), bands.dim)
+    return _guard(x, bands, "nonlinear_current_second_order (tau^1)", 3)
 
 
 # --- prefactors -------------------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""GaAs_tb.dat and the E² kinetic magnetization: refused where round-off rules, zero by
+time reversal where the model is made exactly T-symmetric, and why the file as written
+is neither cubic nor insulating (it needs Wannier90's minimal-distance rule)."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pytest
+
+import qgmag
+from qgmag.bands.engine import BandData
+from qgmag.io.tb_mdrs import minimal_distance_model
+from qgmag.io.time_reversal import fit_time_reversal
+from qgmag.models.tight_binding import TightBindingModel
+from qgmag.symmetry.detect import symmetry_violations
+from qgmag.symmetry.operations import lattice_candidates
+
+SPIN, ORB = "kinetic_spin_second_order", "kinetic_orbital_second_order"
+MU_GAP = 7.9  # eV: scf.out VBM 7.7209, CBM 8.1237 (Γ)
+VBM, CBM = 7.7209, 8.1237
+MP_GRID = (2, 2, 2)  # GaAs.win (use_ws_distance = true)
+
+
+@pytest.fixture(scope="module")
+def raw(shared_data):
+    path = shared_data / "GaAs" / "GaAs_tb.dat"
+    if not path.is_file():
+        pytest.skip("GaAs_tb.dat not available")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qgmag.QgmagWarning)
+        return qgmag.read_wannier90(path, spin_pairs="time-reversal")
+
+
+def _tb(model, positions, vectors, matrices, spin):
+    return TightBindingModel.from_arrays(
+        model.lattice, positions, vectors, matrices, spin, gauge="atomic",
+        positions_outside_cell=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def exact_t(raw):
+    return exactly_symmetric(raw)
+
+
+def exactly_symmetric(raw):
+    """The minimal-distance model made exactly time-reversal symmetric in the atomic
+    gauge: Θ = U K fitted to the file, U restricted to the Kramers pairs (the fitted U
+    mixes orbitals at different centres at 2.5e-5, which breaks T of the velocities),
+    partners placed at their mean centre, H(R) symmetrized, S made T-odd."""
+    fit = fit_time_reversal(raw.hopping_matrices)
+    u = np.asarray(fit.operator)
+    mask = np.zeros(u.shape, dtype=bool)
+    for a, b in fit.pairs:
+        mask[a, b] = mask[b, a] = True
+    w, _, vh = np.linalg.svd(np.where(mask, u, 0.0))
+    pair_fit = dataclasses.replace(fit, operator=w @ vh)
+    pos = np.array(raw.positions, dtype=float)
+    for a, b in fit.pairs:
+        pos[a] = pos[b] = 0.5 * (pos[a] + pos[b])
+    avg = _tb(raw, pos, raw.hopping_vectors, raw.hopping_matrices, pair_fit.odd_part(raw.spin))
+    m = minimal_distance_model(avg, MP_GRID)
+    return _tb(m, m.positions, m.hopping_vectors, pair_fit.symmetrize(m.hopping_matrices), m.spin)
+
+
+def _mesh(model, nk):
+    f = np.stack(np.meshgrid(*[np.arange(nk) / nk] * 3, indexing="ij"), -1).reshape(-1, 3)
+    return f @ (2 * np.pi * np.linalg.inv(np.asarray(model.lattice)).T)
+
+
+def _energy_violation(model):
+    ops = [o for o in lattice_candidates(model.lattice) if not o.time_reversal]
+    return symmetry_violations(model, ops, quantities=[]).energy_violation
+
+
+def test_tb_file_needs_the_minimal_distance_rule(raw):
+    """Independent facts: GaAs is a cubic (Td) insulator with the Γ gap of scf.out.
+    The file read as written is neither (its bands 8 and 9 overlap; 3-fold and 2-fold
+    axes broken by ~1 eV); with the minimal-distance rule of its .win the gap on an 8³
+    mesh is the scf.out gap at Γ to 1e-4 eV and every cubic operation holds to 1e-2 eV
+    (measured 9.3e-3: the coarse 2×2×2 Wannier functions themselves)."""
+    mdrs = minimal_distance_model(raw, MP_GRID)
+    e_raw = BandData(raw, _mesh(raw, 8)).energy
+    e_new = BandData(mdrs, _mesh(mdrs, 8)).energy
+    assert e_raw[:, 7].max() > e_raw[:, 8].min()  # no gap
+    assert abs(e_new[:, 7].max() - VBM) < 1e-4 and abs(e_new[:, 8].min() - CBM) < 1e-4
+    assert np.max(_energy_violation(raw)) > 0.5
+    assert np.max(_energy_violation(mdrs)) < 1e-2
+
+
+def test_second_order_refused_at_the_default_tolerance(raw):
+    """Kramers pairs split by 1e-6-1e-4 eV (the file's T breaking and the tiny
+    Dresselhaus splitting) are distinct bands at the default degeneracy_tol: the τ⁰ sea
+    weights ~ 1/δ⁴ cancel between them beyond round-off. Refused, naming the fix; a
+    tolerance that groups them (1e-4 leaves a pair at 1.1e-4 eV: accepted) gives finite
+    numbers."""
+    kw = dict(mu=MU_GAP, temperature=300.0, kmesh=(4, 4, 4), allow_coarse_mesh=True)
+    for tol in (1e-6, 1e-5, 3e-5):
+        with pytest.raises(qgmag.QgmagError, match="degeneracy_tol"):
+            qgmag.compute(raw, SPIN, degeneracy_tol=tol, **kw)
+    with pytest.raises(qgmag.QgmagError, match="degeneracy_tol"):
+        qgmag.compute(raw, ORB, **kw)
+    ds = qgmag.compute(raw, [SPIN, ORB], degeneracy_tol=1e-4, **kw)
+    assert np.all(np.isfinite(ds[f"{SPIN}_per_cell"].values))
+
+
+def test_t_odd_parts_vanish_for_the_exactly_symmetric_model(raw, exact_t):
+    """Exact identity: for a Θ-symmetric H and a Θ-odd operator the T-odd τ² and τ⁰
+    parts are odd under k -> -k band by band, so they vanish on a mesh closed under
+    k -> -k, up to round-off amplified by the 1/δ⁴ weights of pairs split by
+    2.5e-4-1e-3 eV (the k/-k asymmetry of the per-k spin sea is 8e-8 of its size).
+    Asserted: below 1e-3 of the same parts of the same model before the symmetrization
+    (the file's own T breaking, 2e-4 eV in the fit; measured ratios ≤ 2e-4). Not
+    asserted: the orbital τ⁰ sea (2.3e-5 vs 6.5e-5 μB/cell/(V/nm)² — not T-odd to that
+    level; open, see the docs page)."""
+    kw = dict(
+        mu=MU_GAP, temperature=300.0, kmesh=(4, 4, 4), allow_coarse_mesh=True,
+        degeneracy_tol=1e-3,
+    )
+    broken = qgmag.compute(minimal_distance_model(raw, MP_GRID), [SPIN, ORB], **kw)
+    exact = qgmag.compute(exact_t, [SPIN, ORB], **kw)
+    for var in (
+        f"{SPIN}_tau2", f"{SPIN}_tau0_sea", f"{SPIN}_tau0_surface",
+        f"{ORB}_tau2", f"{ORB}_tau0_surface",
+    ):
+        ref = float(np.abs(broken[f"{var}_per_cell"].values).max())
+        value = float(np.abs(exact[f"{var}_per_cell"].values).max())
+        assert ref > 0 and value < 1e-3 * ref, var
+
+
+def test_tellurium_intrinsic_refused_at_default_and_t_zero_when_grouped(shared_data):
+    """Te_tb.dat's spin pairs are split by 1e-6-1e-5 eV: at the default degeneracy_tol the
+    intrinsic (F ∝ 1/Δ³) orbital response is refused. At 1e-3, which groups them, it is
+    accepted and is the time-reversal zero (exact identity for T-symmetric Te: F is odd
+    under k -> -k band by band): the occupied mesh sum of F is below 1e-9 of the same
+    sum of |F| (measured 8.8e-13)."""
+    path = shared_data / "Te" / "Te_tb.dat"
+    if not path.is_file():
+        pytest.skip("Te_tb.dat not available")
+    from qgmag.geometry.quantities import magnetoelectric_tensor_native
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qgmag.QgmagWarning)
+        te = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
+    kw = dict(mu=5.88, temperature=0.0, kmesh=(4, 4, 4), allow_coarse_mesh=True)
+    obs = "kinetic_orbital_intrinsic"
+    with pytest.raises(qgmag.QgmagError, match="degeneracy_tol"):
+        qgmag.compute(te, obs, **kw)
+    alpha = qgmag.compute(te, obs, degeneracy_tol=1e-3, **kw)[f"{obs}_per_cell"].values
+    assert np.all(np.isfinite(alpha))
+    bands = BandData(te, _mesh(te, 4), degeneracy_tol=1e-3, need_second_derivatives=True)
+    f = magnetoelectric_tensor_native(bands)
+    occ = (bands.energy < kw["mu"]).astype(float)
+    signed = np.abs(np.einsum("ijkn,kn->ij", f, occ)).max()
+    absolute = np.einsum("ijkn,kn->ij", np.abs(f), occ).max()
+    assert signed < 1e-9 * absolute
