@@ -104,17 +104,16 @@ def main() -> None:
                     allow_coarse_mesh=True,
                 )
                 dt = time.process_time() - t
-                print(
-                    f"  Fe {quantities[0]}: {dt / 12**3 * 1e3:.2f} ms CPU per k (12³, 18 bands)"
-                )
+                print(f"  Fe {quantities[0]}: {dt / 12**3 * 1e3:.2f} ms CPU per k (12³, 18 bands)")
                 if quantities[0] != "anomalous_hall_conductivity":
                     v = r[quantities[0] + "_per_cell"].isel(mu=0, temperature=0)
-                    for part in ("", "_tau2", "_tau1", "_tau0_sea", "_tau0_surface"):
+                    for part in ("", "_tau2", "_tau1", "_tau0", "_tau0_sea", "_tau0_surface"):
                         vv = r[quantities[0] + part + "_per_cell"].isel(mu=0, temperature=0)
                         print(
                             f"    {part or 'total'}: "
                             f"zzz = {vv.sel(i='z', j='z', k='z').item():.4g}, "
                             f"zxx = {vv.sel(i='z', j='x', k='x').item():.4g}, "
+                            f"xxz = {vv.sel(i='x', j='x', k='z').item():.4g}, "
                             f"xyz = {vv.sel(i='x', j='y', k='z').item():.4g}"
                         )
                     del v

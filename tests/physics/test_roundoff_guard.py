@@ -20,7 +20,6 @@ PARTS = {
     "spin tau0 surface": so2.spin_surface,
     "spin tau1": so2.spin_dipole,
     "spin tau2 mass": so2.spin_drude_mass,
-    "orbital tau0 surface": so2.orbital_surface,
     "orbital tau0 sea": orbital_sea_weights,
     "orbital tau1": so2.orbital_dipole,
     "orbital tau2 local vv": so2.orbital_drude_local_vv,

@@ -29,6 +29,7 @@ from qgmag.validation.second_order_field import (
     ribbon_spin_response,
     spin_per_cell_to_si,
     zeeman_spin_response,
+    zeeman_spin_response_metal,
 )
 
 # the identities tested here (equal routes, τ scaling, gauge, symmetry zeros) hold on any
@@ -119,6 +120,22 @@ def test_insulator_tau0_sea_equals_hellmann_feynman(magnet, insulator):
     chi = insulator[SPIN].isel(mu=0, temperature=0).values
     exact = spin_per_cell_to_si(zeeman_spin_response(magnet, (40, 40), 2), magnet.cell_volume)
     np.testing.assert_allclose(chi, exact, rtol=0, atol=1e-6 * np.abs(exact).max())
+
+
+def test_metal_spin_tau0_equals_the_zeeman_derivative_of_the_occupied_bcp_energy(magnet):
+    """Metal (μ = 1.3 eV, 900 K): sea + surface = e² ∂_λ Σ_n f0(ε_n) g3_n for H + λS by a
+    central difference in the Zeeman term (the surface part is the occupations' derivative,
+    the sea that of g3); same k-points, so equal to the difference's error."""
+    ds = _compute_any_mesh(magnet, SPIN, mu=1.3, temperature=900.0, kmesh=(24, 24))
+    got = {
+        p: ds[f"{SPIN}_{p}"].isel(mu=0, temperature=0).values for p in ("tau0_sea", "tau0_surface")
+    }
+    exact = spin_per_cell_to_si(
+        zeeman_spin_response_metal(magnet, (24, 24), 1.3, 900.0), magnet.cell_volume
+    )
+    total = got["tau0_sea"] + got["tau0_surface"]
+    np.testing.assert_allclose(total, exact, rtol=0, atol=1e-6 * np.abs(exact).max())
+    assert np.abs(got["tau0_surface"]).max() > 1e-3 * np.abs(exact).max()  # both parts seen
 
 
 def test_centrosymmetric_magnet_has_no_linear_kinetic_response(magnet):

@@ -10,8 +10,11 @@
       <O>_n (e Φ_n for spin, e F_n for orbital, e Ω_n for velocity);
 * τ⁰  Σ_n [f0 ∂_λ ε^(2)_n + f0' ε^(2)_n O_n]  for H -> H + λO (Hellmann–Feynman:
       <O> = ∂Ω/∂λ with the field-corrected band energy ε + ε^(2)), the Fermi-sea and
-      Fermi-surface parts. For a filled-band insulator this is the exact static E² response
-      (checked against finite ribbons, qgmag.validation.second_order_field).
+      Fermi-surface parts (spin). For a filled-band insulator this is the exact static E²
+      response (checked against finite ribbons, qgmag.validation.second_order_field). For
+      the orbital moment τ⁰ is -∂_B of the isothermal contour polarizability
+      (qgmag.geometry.second_order_orbital): its f0 weight is the sea, its f0'…f0^(5)
+      weights the surface (Σ f0' ε^(2) m is among them, not added again).
 
 Integrands return (N, n, 3·d·d) arrays (i-major, then j, k over the model's directions),
 in native units; each Term's factor converts to SI (A·m/V² in 3D, A·m²/V² in 2D).
@@ -158,10 +161,11 @@ def orbital_sea_weight(order: int) -> Callable[[BandData], FloatArray]:
 SEA_KERNELS = ("f0", "df0", "d2f0", "d3f0", "d4f0", "d5f0")[: MAX_DERIVATIVE + 1]
 
 
-def orbital_surface(bands: BandData) -> FloatArray:
-    """Tr_D[m_i Y^{jk}]/(e/ħ) (Å⁴), weight of f0' (τ⁰ Fermi surface, <m>_n ε^(2)_n)."""
-    x = rank3(so.bcp_operator_trace(bands, _operator(bands, "orbital")), bands.dim)
-    return _guard(x, bands, "kinetic_orbital_second_order (tau^0 surface)", 4)
+def orbital_tau0_part(order: int) -> str:
+    """Term name of the f0^(r) weight of the orbital τ⁰: r = 0 is the Fermi sea
+    ("tau0_sea"), r ≥ 1 the Fermi surface ("tau0_surface_df0", ...); their sum is the whole
+    τ⁰ (the B-derivative of the contour polarizability already holds Σ f0' ε^(2) m)."""
+    return "tau0_sea" if order == 0 else f"tau0_surface_{SEA_KERNELS[order]}"
 
 
 # --- velocity (nonlinear current; cross-check of the engine) -----------------------------
@@ -256,10 +260,10 @@ def _units(three_d: str, two_d: str) -> Callable[[int], str]:
 SECOND_ORDER_PARTS = ("tau2", "tau1", "tau0", "tau0_sea", "tau0_surface")
 #: what is checked of the orbital τ⁰ term (docs/observables/kinetic_orbital_second_order.md)
 ORBITAL_TAU0_SCOPE = (
-    "the orbital tau^0 sea is the exact B-derivative of the band polarizability "
-    "(1/2)∮f Tr[G V G^3 V] at any T (checked against magnetic supercells); in metals the "
-    "tau^0 Fermi-surface part holds only <m> eps^(2) (the metal total is a definition, "
-    "docs page)"
+    "tau^0 is the exact B-derivative of the isothermal band polarizability "
+    "(1/2)∮f Tr[G V G^3 V] at any mu and T (checked against magnetic supercells, insulators "
+    "and metals): its f0 weight is the Fermi sea, its f0'...f0^(5) weights the Fermi "
+    "surface (docs page: how this metal tau^0 differs from the spin one)"
 )
 
 
@@ -288,8 +292,8 @@ def second_order_observables(observable: type, term: type) -> list[object]:
     orbital = observable(
         "kinetic_orbital_second_order",
         "E² kinetic orbital magnetization δM_i = χ_ijk E_j E_k: τ² (Drude, local + itinerant), "
-        "τ (dipole of F) and τ⁰ (Fermi sea: B-derivative of the filled-band BCP sum, + Fermi "
-        "surface); " + ORBITAL_TAU0_SCOPE,
+        "τ (dipole of F) and τ⁰ (-∂_B of the E² free energy: Fermi sea + Fermi surface); "
+        + ORBITAL_TAU0_SCOPE,
         "E2_NOTES §1; docs/observables/kinetic_orbital_second_order.md",
         "rank3",
         (
@@ -307,10 +311,9 @@ def second_order_observables(observable: type, term: type) -> list[object]:
             ),
             term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
             *(
-                term(f"tau0_sea_{kern}", orbital_sea_weight(r), kern, orbital_factor(0), True)
+                term(orbital_tau0_part(r), orbital_sea_weight(r), kern, orbital_factor(0), True)
                 for r, kern in enumerate(SEA_KERNELS)
             ),
-            term("tau0_surface", orbital_surface, "df0", orbital_factor(0)),
         ),
         mag_units,
         per_cell,

@@ -246,6 +246,41 @@ def zeeman_spin_response(
     return out
 
 
+def zeeman_spin_response_metal(
+    model: TightBindingModel,
+    kmesh: Sequence[int],
+    mu: float,
+    temperature: float,
+    step: float = 1e-4,
+) -> np.ndarray:
+    """χ̃_ijk = e² ∂_λ Σ_n ∫[dk]-average f0(ε_n(λ)) g3^{jk}_n(λ) for H + λ S_i/ħ (3, d, d).
+
+    The semiclassical τ⁰ spin response of a metal (E2_NOTES §0): the λ-derivative of the
+    band-energy correction ε^(2) weighted by the Fermi function at (``mu`` eV,
+    ``temperature`` K), by a central difference of ``step`` eV in the Zeeman term. The
+    derivative of the occupations gives the Fermi-surface part, that of g3 the sea. Per
+    cell: ħ per cell per (eV/Å)², as :func:`zeeman_spin_response`.
+    """
+    from scipy.special import expit
+
+    if not temperature > 0:
+        raise QgmagError("zeeman_spin_response_metal needs a temperature > 0 K.")
+    dim = model.dim
+    mesh = make_mesh(model, kmesh, False)
+    k, w = mesh.chunk(0, mesh.n_points)
+    kt = c.BOLTZMANN_EV * temperature
+    out = np.zeros((3, dim, dim))
+    for i in range(3):
+        vals = []
+        for lam in (step, -step):
+            bands = BandData(_with_zeeman(model, lam, i), k)
+            occ = expit(-(bands.energy - mu) / kt)  # (N, n)
+            g3 = bcp_native(bands)[:dim, :dim]
+            vals.append(np.einsum("abkn,kn,k->ab", g3, occ, w) / w.sum())
+        out[i] = (vals[0] - vals[1]) / (2 * step)
+    return out
+
+
 def boltzmann_second_order(
     model: TightBindingModel,
     band_values: Callable[[BandData], np.ndarray],
