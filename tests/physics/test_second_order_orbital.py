@@ -175,3 +175,23 @@ def test_metal_tau0_equals_supercells_at_900_kelvin(magnet):
     chi = _metal_tau0(magnet, 900.0, 160)["tau0"]
     ref = response_per_cell(metal_polarizability_response(magnet, 1.3, 900.0, q_max=800)[0])
     np.testing.assert_allclose(chi[2], ref, rtol=0, atol=2e-3 * np.abs(ref).max())
+
+
+def test_fe_tau0_total_does_not_depend_on_the_grouping_of_close_pairs(shared_data):
+    """Merging two poles split by δ < degeneracy_tol changes the total τ⁰ by O(δ²) only
+    (weight moves between the sea and the surface: docs page). Fe_tb.dat, 4³, E_F, 1000 K:
+    tolerances 1e-3 and 1e-2 (pairs split by 1e-3-1e-2 eV merged or not)."""
+    path = shared_data / "Fe" / "Fe_tb.dat"
+    if not path.is_file():
+        pytest.skip("Fe_tb.dat not available")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", qgmag.QgmagWarning)
+        model = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
+    kw = dict(mu=17.6255, temperature=1000.0, kmesh=(4, 4, 4), allow_coarse_mesh=True)
+    parts = {}
+    for tol in (1e-3, 1e-2):
+        ds = qgmag.compute(model, ORB, degeneracy_tol=tol, **kw)
+        parts[tol] = {p: ds[f"{ORB}_{p}_per_cell"].values for p in TAU0}
+    total = np.abs(parts[1e-2]["tau0"]).max()
+    assert total > 0
+    np.testing.assert_allclose(parts[1e-3]["tau0"], parts[1e-2]["tau0"], rtol=0, atol=1e-4 * total)
