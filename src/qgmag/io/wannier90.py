@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from qgmag.errors import ModelError, QgmagError, QgmagWarning, WannierFormatError
+from qgmag.io import tb_mdrs
 from qgmag.io.w90_files import (
     PathLike,
     RawWannierData,
@@ -331,6 +332,8 @@ def read_wannier90(
     scheme: str = "wannierberri",
     phase_centres: ArrayLike | None = None,
     orbital_formula: str = "lopez",
+    minimal_distance: bool | str = "auto",
+    mp_grid: ArrayLike | None = None,
 ) -> TightBindingModel:
     """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
 
@@ -354,9 +357,7 @@ def read_wannier90(
     centres : (num_wann, 3) Cartesian centres in Å, or the path of a ``_centres.xyz`` /
         ``.wout`` file. Default: the diagonal of r(R=0) in ``_tb.dat`` (Wannier90
         convention); for ``_hr.dat`` ``seedname_centres.xyz`` or the final centres in
-
-
-
+        ``seedname.wout`` next to the file.
     spinor_ordering : None (spinless: no spin matrices), "spin-fastest" (Wannier90 3.x
         spinor WFs: up and down of each orbital consecutive), "spin-blocks" (all up, then
         all down), or "auto" ("spin-fastest" if ``seedname.win`` next to the file says
@@ -386,18 +387,35 @@ def read_wannier90(
         symmetrized to (H(R) + H(-R)^†)/2; the deviation found is in
         ``model.parameters["hermiticity_deviation_eV"]``.
     name : model name (default: the seedname).
+    minimal_distance : Wannier90's minimal-distance replica rule (``use_ws_distance``,
+        :mod:`qgmag.io.tb_mdrs`), which files written by Wannier90 do not contain (GaAs_tb.dat
+        read as written has no gap and is not cubic; with the rule it has the scf.out gap).
+        "auto" (default): applied when the file's R list and degeneracies are exactly the
+        plain Wigner–Seitz supercell of an ab-initio mesh (what Wannier90 writes) and the
+        ``seedname.win`` beside the file, if any, does not say ``use_ws_distance = false``
+        (absent means true, the Wannier90 ≥ 3 default); files with the replicas already
+        folded in (WannierBerri's, every degeneracy 1: the Fe and Te reference files) are
+        read as written, bit for bit. True: applied (needs ``mp_grid`` or the ``.win``'s
+        mp_grid). False: read as written. H(R) and r(R) get the same weights.
+        ``model.parameters["minimal_distance"]`` records what was done and why.
+    mp_grid : (N1, N2, N3) ab-initio mesh for the rule (default: ``mp_grid`` of
+        ``seedname.win`` beside the file; for "auto" else the mesh whose Wigner–Seitz
+        supercell the R list is).
 
     Degeneracy weights ndegen(R) are divided out (files whose R list already folds them,
-    all weights 1, work unchanged). Files written by Wannier90 itself do not contain its
-    minimal-distance (``use_ws_distance``) correction, so their bands can differ slightly
-    from Wannier90's own interpolation away from the ab-initio k mesh; files written by
-    WannierBerri fold it into H(R). Raises :class:`~qgmag.errors.WannierFormatError` for a
+    all weights 1, work unchanged). Raises :class:`~qgmag.errors.WannierFormatError` for a
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
     from qgmag.io.w90_reader import is_run, read_wannier90_run
     from qgmag.io.wberri_npz import is_wberri_folder, read_wberri_npz
 
     if is_wberri_folder(path):
+        given = _minimal_distance_given(minimal_distance, mp_grid)
+        if given:
+            raise ModelError(
+                f"{given} apply to _tb.dat/_hr.dat files; a WannierBerri folder already holds "
+                "its minimal-distance replicas."
+            )
         npz = read_wberri_npz(path, level=level, energy_shift=energy_shift, name=name)
         return npz if orbital_formula == "lopez" else npz.with_level(npz.level, orbital_formula)
     if is_run(path):
@@ -408,15 +426,23 @@ def read_wannier90(
             "spin": spin is not None,
             "berry_connection": berry_connection != "tight-binding",
         }
-        given = [k for k, v in extra.items() if v]
+        given = [k for k, v in extra.items() if v] + _minimal_distance_given(
+            minimal_distance, mp_grid
+        )
         if given:
             raise ModelError(
                 f"{given} apply to _tb.dat/_hr.dat files only; for a Wannier90 run use level=, "
                 "centres= and spin_pairs= (docs/real_materials.md)."
             )
         return read_wannier90_run(
-            path, level=level, centres=centres, spin_pairs=spin_pairs,
-            energy_shift=energy_shift, name=name, scheme=scheme, phase_centres=phase_centres,
+            path,
+            level=level,
+            centres=centres,
+            spin_pairs=spin_pairs,
+            energy_shift=energy_shift,
+            name=name,
+            scheme=scheme,
+            phase_centres=phase_centres,
             orbital_formula=orbital_formula,
         )
     if level is not None or phase_centres is not None:
@@ -477,8 +503,24 @@ def read_wannier90(
         zero = int(np.flatnonzero(~np.any(raw.vectors, axis=1))[0])
         ham[zero] += float(energy_shift) * np.eye(raw.num_wann)
 
-    tau = cart @ np.linalg.inv(lat)  # fractional, possibly outside [0, 1)
+    choice = tb_mdrs.choose(
+        raw.path,
+        lat,
+        raw.vectors,
+        raw.degeneracies,
+        minimal_distance,
+        mp_grid,
+        _side_file(raw.path, ".win"),
+    )
+    if choice.warning is not None:
+        warnings.warn(choice.warning, QgmagWarning, stacklevel=2)
     vectors = raw.vectors
+    if choice.applied:
+        assert choice.mp_grid is not None
+        arrays = (ham,) if pos is None else (ham, pos)
+        vectors, arrays = tb_mdrs.apply_rule(lat, cart, choice.mp_grid, vectors, *arrays)
+        ham, pos = arrays[0], (arrays[1] if pos is not None else None)
+    tau = cart @ np.linalg.inv(lat)  # fractional, possibly outside [0, 1)
     folded = bool(np.all(raw.degeneracies == 1))
     parameters = {
         "source": str(raw.path),
@@ -495,6 +537,7 @@ def read_wannier90(
         "berry_connection": berry_connection,
         "energy_shift_eV": float(energy_shift),
         "hermiticity_deviation_eV": deviation,
+        "minimal_distance": choice.record(),
     }
     if spin_note is not None:
         parameters["spin_note"] = spin_note
@@ -516,6 +559,12 @@ def read_wannier90(
         )
     except ModelError as exc:
         raise ModelError(f"{str(raw.path)!r}: {exc}") from exc
+
+
+def _minimal_distance_given(minimal_distance: Any, mp_grid: Any) -> list[str]:
+    """The tight-binding-file-only options minimal_distance/mp_grid that were set."""
+    auto = isinstance(minimal_distance, str) and minimal_distance == "auto"
+    return (["minimal_distance"] if not auto else []) + (["mp_grid"] if mp_grid is not None else [])
 
 
 def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict[str, Any]:
