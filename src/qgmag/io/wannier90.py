@@ -473,18 +473,11 @@ def read_wannier90(
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
-    if spin_pairs is not None:
-        from qgmag.io.spinor_pairs import resolve_spin
+    if spin_pairs is None and spin_matrices is not None and ordering is not None:
+        if spin is None:
+            from qgmag.io.spinor_pairs import check_ordering
 
-        hop = raw.hamiltonian / raw.degeneracies.astype(float)[:, None, None]
-        pairs, spin_matrices, how = resolve_spin(spin_pairs, cart, str(raw.path), hop)
-        ordering = f"{how} {pairs}"
-    elif spin_matrices is not None and ordering is not None and spin is None:
-        from qgmag.io.spinor_pairs import check_ordering
-
-        check_ordering(cart, ordering, str(raw.path))
-        _warn_split_spin_pairs(cart, ordering, raw.path)
-    elif spin_matrices is not None and ordering is not None:
+            check_ordering(cart, ordering, str(raw.path))
         _warn_split_spin_pairs(cart, ordering, raw.path)
 
     deg = raw.degeneracies.astype(float)
@@ -520,6 +513,11 @@ def read_wannier90(
         arrays = (ham,) if pos is None else (ham, pos)
         vectors, arrays = tb_mdrs.apply_rule(lat, cart, choice.mp_grid, vectors, *arrays)
         ham, pos = arrays[0], (arrays[1] if pos is not None else None)
+    if spin_pairs is not None:  # after the rule: time reversal is fitted to the model's H(R)
+        from qgmag.io.spinor_pairs import resolve_spin
+
+        pairs, spin_matrices, how = resolve_spin(spin_pairs, cart, str(raw.path), ham)
+        ordering = f"{how} {pairs}"
     tau = cart @ np.linalg.inv(lat)  # fractional, possibly outside [0, 1)
     folded = bool(np.all(raw.degeneracies == 1))
     parameters = {
