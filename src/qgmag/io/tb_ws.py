@@ -17,23 +17,35 @@ import itertools
 
 import numpy as np
 
-from qgmag.io.w90_rspace import mdrs_vectors
-
-#: Å; supercell images closer to the minimal distance than this count as equidistant (ties
-#: of a symmetric lattice are exact to ~1e-15 Å; Wannier90 compares squared distances to
-#: 1e-10 Å², which is 1e-11 Å at 5 Å)
-WS_TIE_TOLERANCE = 1e-6
+#: Å; Wannier90's ws_distance_tol: images whose squared distances differ by less than its
+#: square (1e-10 Å²) are equidistant, as in ``hamiltonian_wigner_seitz`` (a rounded lattice
+#: makes near-ties of 1e-6 Å² that Wannier90 separates, so a looser tolerance would not
+#: reproduce its R lists)
+WS_DISTANCE_TOL = 1e-5
 
 
 def wigner_seitz_supercell(
-    lattice: np.ndarray, mp_grid: tuple[int, int, int], tolerance: float = WS_TIE_TOLERANCE
+    lattice: np.ndarray,
+    mp_grid: tuple[int, int, int],
+    tolerance: float = WS_DISTANCE_TOL,
+    search: int = 3,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The R list (nR, 3) int, sorted lexicographically, and the degeneracies (nR,) int of
-    Wannier90's Wigner–Seitz supercell of ``mp_grid`` for ``lattice`` (rows, Å)."""
-    vectors, _, weights = mdrs_vectors(
-        np.asarray(lattice, dtype=float), tuple(mp_grid), np.zeros((1, 3)), tolerance=tolerance
-    )
-    return vectors.astype(np.int64), np.rint(1.0 / weights[:, 0, 0]).astype(np.int64)
+    Wannier90's Wigner–Seitz supercell of ``mp_grid`` for ``lattice`` (rows, Å): for every
+    grid class R0 (mod N), the images R0 + N L (|L_i| ≤ ``search``) of minimal length,
+    each with degeneracy the number of such images."""
+    lat = np.asarray(lattice, dtype=float)
+    mp = np.array(mp_grid, dtype=np.int64)
+    r0 = np.stack(np.meshgrid(*[np.arange(x) for x in mp], indexing="ij"), -1).reshape(-1, 3)
+    steps = np.arange(-search, search + 1)
+    shifts = np.stack(np.meshgrid(steps, steps, steps, indexing="ij"), -1).reshape(-1, 3) * mp
+    cand = r0[:, None, :] + shifts[None, :, :]  # (N, S, 3)
+    d2 = np.einsum("nsi,ij,nsj->ns", cand, lat @ lat.T, cand)
+    chosen = np.abs(d2 - d2.min(axis=1, keepdims=True)) < tolerance**2
+    degeneracy = np.broadcast_to(chosen.sum(axis=1, keepdims=True), chosen.shape)
+    vectors, deg = cand[chosen], degeneracy[chosen]
+    order = np.lexsort(vectors.T[::-1])
+    return vectors[order].astype(np.int64), deg[order].astype(np.int64)
 
 
 def _sorted(vectors: np.ndarray, degeneracies: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
