@@ -48,7 +48,12 @@ def mdrs(shared_data):
 
 def _tb(model, positions, vectors, matrices, spin):
     return TightBindingModel.from_arrays(
-        model.lattice, positions, vectors, matrices, spin, gauge="atomic",
+        model.lattice,
+        positions,
+        vectors,
+        matrices,
+        spin,
+        gauge="atomic",
         positions_outside_cell=True,
     )
 
@@ -142,14 +147,20 @@ def test_t_odd_parts_vanish_for_the_exactly_symmetric_model(mdrs, exact_t):
     asserted: the orbital τ⁰ sea (2.3e-5 vs 6.5e-5 μB/cell/(V/nm)² — not T-odd to that
     level; open, see the docs page)."""
     kw = dict(
-        mu=MU_GAP, temperature=300.0, kmesh=(4, 4, 4), allow_coarse_mesh=True,
+        mu=MU_GAP,
+        temperature=300.0,
+        kmesh=(4, 4, 4),
+        allow_coarse_mesh=True,
         degeneracy_tol=1e-3,
     )
     broken = qgmag.compute(mdrs, [SPIN, ORB], **kw)
     exact = qgmag.compute(exact_t, [SPIN, ORB], **kw)
     for var in (
-        f"{SPIN}_tau2", f"{SPIN}_tau0_sea", f"{SPIN}_tau0_surface",
-        f"{ORB}_tau2", f"{ORB}_tau0_surface",
+        f"{SPIN}_tau2",
+        f"{SPIN}_tau0_sea",
+        f"{SPIN}_tau0_surface",
+        f"{ORB}_tau2",
+        f"{ORB}_tau0_surface",
     ):
         ref = float(np.abs(broken[f"{var}_per_cell"].values).max())
         value = float(np.abs(exact[f"{var}_per_cell"].values).max())

@@ -269,8 +269,12 @@ def test_gaas_spin_in_the_gap(gaas):
     fitted = qgmag.read_wannier90(gaas, spin_pairs="time-reversal")
     fit = fit_time_reversal(fitted.hopping_matrices)
     sym = TightBindingModel.from_arrays(
-        fitted.lattice, fitted.positions, fitted.hopping_vectors,
-        fit.symmetrize(np.asarray(fitted.hopping_matrices)), fitted.spin, gauge="atomic",
+        fitted.lattice,
+        fitted.positions,
+        fitted.hopping_vectors,
+        fit.symmetrize(np.asarray(fitted.hopping_matrices)),
+        fitted.spin,
+        gauge="atomic",
         positions_outside_cell=True,
     )
     e = np.linalg.eigvalsh(sym.hamiltonian(_mesh(sym, 8)))
