@@ -152,6 +152,24 @@ def _option(value: Any) -> str:
     raise WannierFormatError(f"minimal_distance must be 'auto', True or False; got {value!r}.")
 
 
+def _refuse_other_supercell(
+    path: Path,
+    lattice: np.ndarray,
+    vectors: np.ndarray,
+    degeneracies: np.ndarray,
+    grid: tuple[int, int, int],
+    source: str | None,
+) -> None:
+    """A file written by Wannier90 on another mesh than ``grid``: the rule would alias."""
+    found = wigner_seitz_grid(lattice, vectors, degeneracies)
+    if found is not None:
+        raise WannierFormatError(
+            f"{str(path)!r}: the R list is the Wigner-Seitz supercell of mp_grid {found}, "
+            f"not of mp_grid {grid} from {source}: pass the mesh the file was written on "
+            "(mp_grid=) or minimal_distance=False to read it as written."
+        )
+
+
 def _not_a_supercell(
     path: Path, option: str, grid: Any, source: str | None, degeneracies: np.ndarray
 ) -> Choice:
@@ -207,6 +225,8 @@ def choose(
                 f"minimal_distance=True needs the ab-initio mesh of {str(path)!r}: pass "
                 f"mp_grid=(N1, N2, N3) or put the run's .win (mp_grid) beside the file{hint}."
             )
+        if not ws:
+            _refuse_other_supercell(path, lattice, vectors, degeneracies, grid, source)
         return Choice(option, True, grid, source, "minimal_distance=True")
     if use is False:
         return Choice(
@@ -218,13 +238,7 @@ def choose(
             return _not_a_supercell(path, option, None, None, degeneracies)
         source, ws = "the R list (the Wigner-Seitz supercell of this mesh)", True
     if not ws:
-        found = wigner_seitz_grid(lattice, vectors, degeneracies)
-        if found is not None:
-            raise WannierFormatError(
-                f"{str(path)!r}: the R list is the Wigner-Seitz supercell of mp_grid {found}, "
-                f"not of mp_grid {grid} from {source}: pass the mesh the file was written on "
-                "(mp_grid=) or minimal_distance=False to read it as written."
-            )
+        _refuse_other_supercell(path, lattice, vectors, degeneracies, grid, source)
         return _not_a_supercell(path, option, grid, source, degeneracies)
     flag = "use_ws_distance = true" if use else "use_ws_distance absent (Wannier90 >= 3: true)"
     where = f"{win}: {flag}" if win is not None else "no .win beside the file"

@@ -572,12 +572,24 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     lattice at hand), cell_volume_angstrom3, num_wann, n_R, max_hermiticity_deviation_eV
     (of the file as written, degeneracies divided out), spinor, spinor_ordering,
     energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), degeneracies and
-    lattice_source. For a file, ``read_kwargs`` may give ``lattice``, ``spinor_ordering``
-    (default "auto"), ``energy_shift`` and ``name`` as in :func:`read_wannier90`; the file
-    is summarized without building a model, so a ``_hr.dat`` without lattice still works.
+    lattice_source, and for a file minimal_distance (what :func:`read_wannier90` does with
+    Wannier90's minimal-distance rule, and why). For a file, ``read_kwargs`` may give
+    ``lattice``, ``spinor_ordering`` (default "auto"), ``energy_shift``, ``name``,
+    ``minimal_distance`` and ``mp_grid`` as in :func:`read_wannier90`; the file is
+    summarized without building a model, so a ``_hr.dat`` without lattice still works (n_R
+    and the energy window are those of the file as written).
     """
     run_keys = {"level", "scheme", "phase_centres", "orbital_formula"}
-    allowed = {"lattice", "spinor_ordering", "energy_shift", "name", "spin_pairs", *run_keys}
+    tb_keys = {"minimal_distance", "mp_grid"}
+    allowed = {
+        "lattice",
+        "spinor_ordering",
+        "energy_shift",
+        "name",
+        "spin_pairs",
+        *run_keys,
+        *tb_keys,
+    }
     unknown = set(read_kwargs) - allowed
     if unknown:
         raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
@@ -585,7 +597,7 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     from qgmag.io.wberri_npz import is_wberri_folder
 
     if not isinstance(source, TightBindingModel) and (is_run(source) or is_wberri_folder(source)):
-        keep = ("energy_shift", "name", "spin_pairs", *run_keys)
+        keep = ("energy_shift", "name", "spin_pairs", *run_keys, *tb_keys)  # tb_keys: refused
         kwargs = {k: v for k, v in read_kwargs.items() if k in keep}
         source = read_wannier90(source, **kwargs)
     elif not isinstance(source, TightBindingModel) and "spin_pairs" in read_kwargs:
@@ -621,6 +633,7 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
                 if hasattr(model, key)
             },
             **({"scheme": par["scheme"]} if "scheme" in par else {}),
+            **({"minimal_distance": par["minimal_distance"]} if "minimal_distance" in par else {}),
         }
     if set(read_kwargs) & run_keys:
         raise ModelError(
@@ -638,6 +651,17 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     except WannierFormatError as exc:
         lat, lattice_source = None, f"not found: {exc}"
     ordering = _resolve_spinor_ordering(raw, read_kwargs.get("spinor_ordering", "auto"))
+    minimal: dict[str, Any] | str = "unknown (no lattice)"
+    if lat is not None:
+        minimal = tb_mdrs.choose(
+            raw.path,
+            lat,
+            raw.vectors,
+            raw.degeneracies,
+            read_kwargs.get("minimal_distance", "auto"),
+            read_kwargs.get("mp_grid"),
+            _side_file(raw.path, ".win"),
+        ).record()
     return {
         "name": read_kwargs.get("name") or raw.seedname,
         "source": str(raw.path),
@@ -655,4 +679,5 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
         else "divided out",
         "lattice_source": lattice_source,
         "has_position_matrices": raw.position is not None,
+        "minimal_distance": minimal,
     }
