@@ -35,8 +35,11 @@ def test_keys_reach_the_reader(gaas_tb):
     plain = qgmag.read_wannier90(gaas_tb, minimal_distance=False)
     assert np.array_equal(off.model.build().hopping_matrices, plain.hopping_matrices)
     on = _cfg({"file": str(gaas_tb), "minimal_distance": True, "mp_grid": [2, 2, 2]})
-    assert on.model.reader == {"spinor_ordering": None, "minimal_distance": True,
-                               "mp_grid": (2, 2, 2)}
+    assert on.model.reader == {
+        "spinor_ordering": None,
+        "minimal_distance": True,
+        "mp_grid": (2, 2, 2),
+    }
     assert np.array_equal(on.model.build().hopping_matrices, default.hopping_matrices)
 
 
