@@ -237,13 +237,21 @@ def test_bad_options(gaas, shared_data, tmp_path):
     if chk.is_file():
         with pytest.raises(ModelError, match=r"\['minimal_distance'\] apply to _tb.dat"):
             qgmag.read_wannier90(chk, minimal_distance=False)
-    # Wigner-Seitz degeneracies but not a supercell: read as written, with a warning
-    text = gaas.read_text().splitlines()
-    text[6] = text[6].replace(" 6 ", " 5 ", 1)  # the first degeneracy
-    (tmp_path / "odd_tb.dat").write_text("\n".join(text) + "\n")
-    with pytest.warns(QgmagWarning, match="not the supercell of any mesh"):
-        odd = qgmag.read_wannier90(tmp_path / "odd_tb.dat", hermitian_tolerance=1.0)
+    # folds onto 2×2×2 with Wigner-Seitz degeneracies, but R = ±(1, 1, -1) moved to the
+    # equivalent ±(1, 1, 1): not the supercell, read as written with a warning
+    swap = {(1, 1, -1): (1, 1, 1), (-1, -1, 1): (-1, -1, -1)}
+    lines = []
+    for line in gaas.read_text().splitlines():
+        fields = line.split()
+        key = tuple(int(x) for x in fields) if len(fields) == 3 and "." not in line else None
+        lines.append("  ".join(map(str, swap[key])) if key in swap else line)
+    (tmp_path / "odd_tb.dat").write_text("\n".join(lines) + "\n")
+    with pytest.warns(QgmagWarning, match=r"folds onto mp_grid \(2, 2, 2\).*not that mesh"):
+        odd = qgmag.read_wannier90(tmp_path / "odd_tb.dat")
     assert not odd.parameters["minimal_distance"]["applied"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", QgmagWarning)
+        qgmag.read_wannier90(tmp_path / "odd_tb.dat", minimal_distance=False)
 
 
 def test_gaas_spin_in_the_gap(gaas):
@@ -280,3 +288,22 @@ def test_gaas_spin_in_the_gap(gaas):
     e = np.linalg.eigvalsh(sym.hamiltonian(_mesh(sym, 8)))
     assert e[:, 7].max() < MU_GAP - 0.1 and e[:, 8].min() > MU_GAP + 0.1
     assert np.max(np.abs(ms(sym, 6))) < 1e-13
+
+
+@pytest.mark.parametrize(
+    ("relative", "grid"),
+    [("GaAs/GaAs_tb.dat", (2, 2, 2)), ("Fe/Fe_tb.dat", (3, 3, 3)), ("Te/Te_tb.dat", (3, 3, 2))],
+)
+def test_minimal_images_are_those_of_the_run_reader(shared_data, relative, grid):
+    """The file route's one-R0-at-a-time images equal w90_rspace.mdrs_vectors (the run
+    route) bit for bit, at the file tolerance and at the run tolerance."""
+    from qgmag.io.tb_mdrs import TIE_TOLERANCE, minimal_images
+    from qgmag.io.w90_rspace import WS_DISTANCE_TOL, mdrs_vectors
+
+    model = qgmag.read_wannier90(_file(shared_data, relative), minimal_distance=False)
+    lattice = np.asarray(model.lattice)
+    centres = np.asarray(model.positions) @ lattice
+    for tol in (TIE_TOLERANCE, WS_DISTANCE_TOL):
+        ours = minimal_images(lattice, grid, centres, tolerance=tol)
+        theirs = mdrs_vectors(lattice, grid, centres, tolerance=tol)
+        assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))

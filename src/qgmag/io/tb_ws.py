@@ -54,6 +54,37 @@ def _sorted(vectors: np.ndarray, degeneracies: np.ndarray) -> tuple[np.ndarray, 
     return v[order], np.asarray(degeneracies, dtype=np.int64)[order]
 
 
+def folds_onto(
+    vectors: np.ndarray, degeneracies: np.ndarray, mp_grid: tuple[int, int, int]
+) -> bool:
+    """True if every grid class R0 (mod ``mp_grid``) carries Σ 1/ndegen = 1: the necessary
+    condition of a Wigner–Seitz supercell (Wannier90 checks the total itself)."""
+    mp = np.asarray(mp_grid, dtype=np.int64)
+    v = np.asarray(vectors, dtype=np.int64)
+    d = np.asarray(degeneracies, dtype=float)
+    if v.shape[0] == 0 or np.any(d < 1):
+        return False
+    classes = np.zeros(tuple(int(x) for x in mp))
+    np.add.at(classes, tuple(np.mod(v, mp).T), 1.0 / d)
+    return bool(np.allclose(classes, 1.0, atol=1e-9))
+
+
+def folding_grids(vectors: np.ndarray, degeneracies: np.ndarray) -> list[tuple[int, int, int]]:
+    """Every mesh (ordered factorisation of Σ 1/ndegen) that ``vectors`` fold onto."""
+    d = np.asarray(degeneracies, dtype=float)
+    if d.size == 0 or np.any(d < 1):
+        return []
+    total = float(np.sum(1.0 / d))
+    n = int(round(total))
+    if n < 1 or abs(total - n) > 1e-6:
+        return []
+    divisors = [x for x in range(1, n + 1) if n % x == 0]
+    grids = [
+        (a, b, n // (a * b)) for a, b in itertools.product(divisors, divisors) if n % (a * b) == 0
+    ]
+    return [g for g in grids if folds_onto(vectors, degeneracies, g)]
+
+
 def is_wigner_seitz_supercell(
     lattice: np.ndarray,
     vectors: np.ndarray,
@@ -62,16 +93,10 @@ def is_wigner_seitz_supercell(
 ) -> bool:
     """True if ``vectors`` with ``degeneracies`` are exactly (same set, same integers) the
     Wigner–Seitz supercell of ``mp_grid``."""
-    mp = np.asarray(mp_grid, dtype=np.int64)
+    if not folds_onto(vectors, degeneracies, mp_grid):  # cheap necessary condition first
+        return False
     v, d = _sorted(vectors, degeneracies)
-    if v.shape[0] == 0 or np.any(d < 1):
-        return False
-    # cheap necessary condition first: every grid class R0 (mod N) carries weight 1
-    classes = np.zeros(tuple(int(x) for x in mp))
-    np.add.at(classes, tuple(np.mod(v, mp).T), 1.0 / d)
-    if not np.allclose(classes, 1.0, atol=1e-9):
-        return False
-    ws_v, ws_d = wigner_seitz_supercell(lattice, tuple(int(x) for x in mp))
+    ws_v, ws_d = wigner_seitz_supercell(lattice, tuple(int(x) for x in mp_grid))
     return ws_v.shape == v.shape and bool(np.all(ws_v == v) and np.all(ws_d == d))
 
 
@@ -79,20 +104,11 @@ def wigner_seitz_grid(
     lattice: np.ndarray, vectors: np.ndarray, degeneracies: np.ndarray
 ) -> tuple[int, int, int] | None:
     """The mesh (N1, N2, N3) whose Wigner–Seitz supercell ``vectors``/``degeneracies`` are
-    (tried: every ordered factorisation of Σ 1/ndegen), or None if there is none or more
-    than one."""
-    d = np.asarray(degeneracies, dtype=float)
-    if d.size == 0 or np.any(d < 1):
-        return None
-    total = float(np.sum(1.0 / d))
-    n = int(round(total))
-    if n < 1 or abs(total - n) > 1e-6:
-        return None
-    divisors = [x for x in range(1, n + 1) if n % x == 0]
+    (tried: every mesh of :func:`folding_grids`), or None if there is none or more than
+    one."""
     found = [
-        (a, b, n // (a * b))
-        for a, b in itertools.product(divisors, divisors)
-        if n % (a * b) == 0
-        and is_wigner_seitz_supercell(lattice, vectors, degeneracies, (a, b, n // (a * b)))
+        g
+        for g in folding_grids(vectors, degeneracies)
+        if is_wigner_seitz_supercell(lattice, vectors, degeneracies, g)
     ]
     return found[0] if len(found) == 1 else None
