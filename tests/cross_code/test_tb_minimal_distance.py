@@ -307,3 +307,15 @@ def test_minimal_images_are_those_of_the_run_reader(shared_data, relative, grid)
         ours = minimal_images(lattice, grid, centres, tolerance=tol)
         theirs = mdrs_vectors(lattice, grid, centres, tolerance=tol)
         assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
+
+
+def test_minimal_images_synthetic():
+    """The same on a triclinic 4×3×5 mesh with 10 random centres spread over two cells."""
+    from qgmag.io.tb_mdrs import minimal_images
+    from qgmag.io.w90_rspace import mdrs_vectors
+
+    lattice = LATTICES["triclinic"]
+    centres = np.random.default_rng(4).random((10, 3)) * 2 @ lattice
+    ours = minimal_images(lattice, (4, 3, 5), centres)
+    theirs = mdrs_vectors(lattice, (4, 3, 5), centres, tolerance=1e-3)
+    assert all(np.array_equal(a, b) for a, b in zip(ours, theirs, strict=True))
