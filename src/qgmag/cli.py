@@ -465,6 +465,17 @@ def info(
         str | None,
         typer.Option("--orbital-formula", help="Wannier90 runs: lopez or projected."),
     ] = None,
+    minimal_distance: Annotated[
+        str | None,
+        typer.Option(
+            "--minimal-distance",
+            help="_tb.dat/_hr.dat: Wannier90's minimal-distance rule, auto, true or false.",
+        ),
+    ] = None,
+    mp_grid: Annotated[
+        str | None,
+        typer.Option("--mp-grid", help="_tb.dat/_hr.dat: ab-initio mesh of the rule, e.g. 2,2,2."),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summary of a Wannier90 model: lattice, orbitals, R-vectors, hermiticity, spin."""
@@ -484,6 +495,7 @@ def info(
         if lattice is not None:
             kwargs["lattice"] = lattice
         kwargs.update(_run_options(spin_pairs, level, scheme, phase_centres, orbital_formula))
+        kwargs.update(_minimal_distance_options(minimal_distance, mp_grid))
         summary = qgmag.model_info(file, **kwargs)
     if json_out:
         _json_dump(json.loads(json.dumps(summary, default=str)))
@@ -557,6 +569,31 @@ def _run_options(
                     f"--spin-pairs {spin_pairs!r} is not allowed; give auto, time-reversal or "
                     "0-based up-down pairs separated by commas, e.g. --spin-pairs 0-7,1-2,3-6."
                 ) from None
+    return out
+
+
+def _minimal_distance_options(minimal_distance: str | None, mp_grid: str | None) -> dict[str, Any]:
+    """Validated --minimal-distance/--mp-grid."""
+    out: dict[str, Any] = {}
+    if minimal_distance is not None:
+        choices = {"auto": "auto", "true": True, "false": False}
+        if minimal_distance.lower() not in choices:
+            raise ConfigError(
+                f"--minimal-distance {minimal_distance!r} is not allowed; choose from "
+                f"{list(choices)}."
+            )
+        out["minimal_distance"] = choices[minimal_distance.lower()]
+    if mp_grid is not None:
+        try:
+            grid = tuple(int(x) for x in mp_grid.replace(" ", "").split(","))
+        except ValueError:
+            grid = ()
+        if len(grid) != 3 or min(grid) < 1:
+            raise ConfigError(
+                f"--mp-grid {mp_grid!r} is not allowed; give three positive integers separated "
+                "by commas, e.g. --mp-grid 2,2,2."
+            )
+        out["mp_grid"] = grid
     return out
 
 

@@ -1,6 +1,7 @@
 """GaAs_tb.dat and the E² kinetic magnetization: refused where round-off rules, zero by
 time reversal where the model is made exactly T-symmetric, and why the file as written
-is neither cubic nor insulating (it needs Wannier90's minimal-distance rule)."""
+is neither cubic nor insulating (it needs Wannier90's minimal-distance rule, which
+read_wannier90 applies by default: minimal_distance="auto")."""
 
 from __future__ import annotations
 
@@ -24,19 +25,35 @@ VBM, CBM = 7.7209, 8.1237
 MP_GRID = (2, 2, 2)  # GaAs.win (use_ws_distance = true)
 
 
-@pytest.fixture(scope="module")
-def raw(shared_data):
+def _read(shared_data, **kwargs):
     path = shared_data / "GaAs" / "GaAs_tb.dat"
     if not path.is_file():
         pytest.skip("GaAs_tb.dat not available")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", qgmag.QgmagWarning)
-        return qgmag.read_wannier90(path, spin_pairs="time-reversal")
+        return qgmag.read_wannier90(path, spin_pairs="time-reversal", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def raw(shared_data):
+    """The file as written (no minimal-distance rule)."""
+    return _read(shared_data, minimal_distance=False)
+
+
+@pytest.fixture(scope="module")
+def mdrs(shared_data):
+    """The default read: the rule of GaAs.win (use_ws_distance = true, mp_grid 2 2 2)."""
+    return _read(shared_data)
 
 
 def _tb(model, positions, vectors, matrices, spin):
     return TightBindingModel.from_arrays(
-        model.lattice, positions, vectors, matrices, spin, gauge="atomic",
+        model.lattice,
+        positions,
+        vectors,
+        matrices,
+        spin,
+        gauge="atomic",
         positions_outside_cell=True,
     )
 
@@ -66,6 +83,17 @@ def exactly_symmetric(raw):
     return _tb(m, m.positions, m.hopping_vectors, pair_fit.symmetrize(m.hopping_matrices), m.spin)
 
 
+def test_minimal_distance_model_is_the_reader_option(raw, mdrs):
+    """The function applied by hand to the file as written gives the reader's default
+    model: same R list and H(R) bit for bit (the reader fits the time reversal to the
+    model it returns, so the spin is compared to the fit's round-off only)."""
+    by_hand = minimal_distance_model(raw, MP_GRID)
+    assert np.array_equal(by_hand.hopping_vectors, mdrs.hopping_vectors)
+    assert np.array_equal(by_hand.hopping_matrices, mdrs.hopping_matrices)
+    assert np.array_equal(by_hand.positions, mdrs.positions)
+    assert np.max(np.abs(np.asarray(by_hand.spin) - np.asarray(mdrs.spin))) < 1e-4
+
+
 def _mesh(model, nk):
     f = np.stack(np.meshgrid(*[np.arange(nk) / nk] * 3, indexing="ij"), -1).reshape(-1, 3)
     return f @ (2 * np.pi * np.linalg.inv(np.asarray(model.lattice)).T)
@@ -76,13 +104,15 @@ def _energy_violation(model):
     return symmetry_violations(model, ops, quantities=[]).energy_violation
 
 
-def test_tb_file_needs_the_minimal_distance_rule(raw):
+def test_tb_file_needs_the_minimal_distance_rule(raw, mdrs):
     """Independent facts: GaAs is a cubic (Td) insulator with the Γ gap of scf.out.
     The file read as written is neither (its bands 8 and 9 overlap; 3-fold and 2-fold
-    axes broken by ~1 eV); with the minimal-distance rule of its .win the gap on an 8³
-    mesh is the scf.out gap at Γ to 1e-4 eV and every cubic operation holds to 1e-2 eV
-    (measured 9.3e-3: the coarse 2×2×2 Wannier functions themselves)."""
-    mdrs = minimal_distance_model(raw, MP_GRID)
+    axes broken by ~1 eV); with the minimal-distance rule of its .win (the reader's
+    default) the gap on an 8³ mesh is the scf.out gap at Γ to 1e-4 eV and every cubic
+    operation holds to 1e-2 eV (measured 9.3e-3: the coarse 2×2×2 Wannier functions
+    themselves)."""
+    assert mdrs.parameters["minimal_distance"]["applied"]
+    assert not raw.parameters["minimal_distance"]["applied"]
     e_raw = BandData(raw, _mesh(raw, 8)).energy
     e_new = BandData(mdrs, _mesh(mdrs, 8)).energy
     assert e_raw[:, 7].max() > e_raw[:, 8].min()  # no gap
@@ -91,23 +121,23 @@ def test_tb_file_needs_the_minimal_distance_rule(raw):
     assert np.max(_energy_violation(mdrs)) < 1e-2
 
 
-def test_second_order_refused_at_the_default_tolerance(raw):
+def test_second_order_refused_at_the_default_tolerance(mdrs):
     """Kramers pairs split by 1e-6-1e-4 eV (the file's T breaking and the tiny
     Dresselhaus splitting) are distinct bands at the default degeneracy_tol: the τ⁰ sea
-    weights ~ 1/δ⁴ cancel between them beyond round-off. Refused, naming the fix; a
-    tolerance that groups them (1e-4 leaves a pair at 1.1e-4 eV: accepted) gives finite
-    numbers."""
+    weights ~ 1/δ⁴ cancel between them beyond round-off. Refused, naming the fix, up to
+    1e-4 (the default model, with the minimal-distance rule, has a pair split by
+    1.3e-4 eV); a tolerance that groups them (1e-3) gives finite numbers."""
     kw = dict(mu=MU_GAP, temperature=300.0, kmesh=(4, 4, 4), allow_coarse_mesh=True)
-    for tol in (1e-6, 1e-5, 3e-5):
+    for tol in (1e-6, 1e-5, 3e-5, 1e-4):
         with pytest.raises(qgmag.QgmagError, match="degeneracy_tol"):
-            qgmag.compute(raw, SPIN, degeneracy_tol=tol, **kw)
+            qgmag.compute(mdrs, SPIN, degeneracy_tol=tol, **kw)
     with pytest.raises(qgmag.QgmagError, match="degeneracy_tol"):
-        qgmag.compute(raw, ORB, **kw)
-    ds = qgmag.compute(raw, [SPIN, ORB], degeneracy_tol=1e-4, **kw)
+        qgmag.compute(mdrs, ORB, **kw)
+    ds = qgmag.compute(mdrs, [SPIN, ORB], degeneracy_tol=1e-3, **kw)
     assert np.all(np.isfinite(ds[f"{SPIN}_per_cell"].values))
 
 
-def test_t_odd_parts_vanish_for_the_exactly_symmetric_model(raw, exact_t):
+def test_t_odd_parts_vanish_for_the_exactly_symmetric_model(mdrs, exact_t):
     """Exact identity: for a Θ-symmetric H and a Θ-odd operator the T-odd τ² and τ⁰
     parts are odd under k -> -k band by band, so they vanish on a mesh closed under
     k -> -k, up to round-off amplified by the 1/δ⁴ weights of pairs split by
@@ -119,14 +149,20 @@ def test_t_odd_parts_vanish_for_the_exactly_symmetric_model(raw, exact_t):
     worst k, 0.47 vs 0.47, but is 3e-5 of the natural scale and passes): it is asserted
     at 3e-3, which groups them (measured 2.6e-11 vs 6.9e-5)."""
     kw = dict(
-        mu=MU_GAP, temperature=300.0, kmesh=(4, 4, 4), allow_coarse_mesh=True,
+        mu=MU_GAP,
+        temperature=300.0,
+        kmesh=(4, 4, 4),
+        allow_coarse_mesh=True,
         degeneracy_tol=1e-3,
     )
-    broken = qgmag.compute(minimal_distance_model(raw, MP_GRID), [SPIN, ORB], **kw)
+    broken = qgmag.compute(mdrs, [SPIN, ORB], **kw)
     exact = qgmag.compute(exact_t, [SPIN, ORB], **kw)
     for var in (
-        f"{SPIN}_tau2", f"{SPIN}_tau0_sea", f"{SPIN}_tau0_surface",
-        f"{ORB}_tau2", f"{ORB}_tau0_surface",
+        f"{SPIN}_tau2",
+        f"{SPIN}_tau0_sea",
+        f"{SPIN}_tau0_surface",
+        f"{ORB}_tau2",
+        f"{ORB}_tau0_surface",
     ):
         ref = float(np.abs(broken[f"{var}_per_cell"].values).max())
         value = float(np.abs(exact[f"{var}_per_cell"].values).max())

@@ -36,7 +36,8 @@ PARTS = {
 
 @pytest.fixture(scope="module")
 def gaas_k(shared_data):
-    """GaAs_tb.dat (pairs split by 1e-6-1e-4 eV at the 4³ mesh points) and the mesh."""
+    """GaAs_tb.dat as written (pairs split by 1e-6-1e-4 eV at the 4³ mesh points; without
+    the minimal-distance rule the reader applies by default) and the mesh."""
     import warnings
 
     import qgmag
@@ -46,7 +47,7 @@ def gaas_k(shared_data):
         pytest.skip("GaAs_tb.dat not available")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", qgmag.QgmagWarning)
-        model = qgmag.read_wannier90(path, spin_pairs="time-reversal")
+        model = qgmag.read_wannier90(path, spin_pairs="time-reversal", minimal_distance=False)
     f = np.stack(np.meshgrid(*[np.arange(4) / 4] * 3, indexing="ij"), -1).reshape(-1, 3)
     return model, f @ (2 * np.pi * np.linalg.inv(np.asarray(model.lattice)).T)
 

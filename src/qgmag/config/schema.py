@@ -30,6 +30,7 @@ SPINOR_ORDERINGS = ("none", "auto", "spin-fastest", "spin-blocks")
 RUN_LEVELS = LEVELS
 RUN_SCHEMES = SCHEMES
 PHASE_CENTRES = ("wannier-centres", "origin")
+MINIMAL_DISTANCE = ("auto", True, False)
 PLOT_FORMATS = ("png", "pdf", "svg")
 #: band-resolved quantities (of qgmag.band_geometry) that [bands]/[map] can plot
 BAND_PLOT_QUANTITIES = tuple(q for q in BAND_QUANTITIES if q not in _NOT_PLOTTABLE)
@@ -87,6 +88,20 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "energy_shift": Key("float", 0.0, "Wannier90 files: eV added to all energies (e.g. -E_F)"),
         "hermitian_tolerance": Key(
             "float", 1e-6, "Wannier90 files: largest accepted |H(R) - H(-R)^†| in eV"
+        ),
+        "minimal_distance": Key(
+            "string or bool",
+            "auto",
+            "Wannier90 files: Wannier90's minimal-distance replica rule (`auto`: applied when "
+            "the R list is the plain Wigner–Seitz supercell of a mesh, unless the `.win` beside "
+            "the file sets use_ws_distance = false; `true`; `false`: read as written)",
+            MINIMAL_DISTANCE,
+        ),
+        "mp_grid": Key(
+            "array of 3 ints",
+            None,
+            "Wannier90 files: ab-initio mesh for `minimal_distance` (default: `mp_grid` of the "
+            "`.win` beside the file, else, for `auto`, the mesh of the R list)",
         ),
         "spin_pairs": Key(
             "string or array of [up, down]",
@@ -266,7 +281,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 #: reader keys of Wannier90 runs only, and of tight-binding files only
 RUN_KEYS = ("level", "scheme", "phase_centres", "orbital_formula")
 TB_FILE_KEYS = ("lattice", "positions", "spinor_ordering", "berry_connection",
-                "hermitian_tolerance")
+                "hermitian_tolerance", "minimal_distance", "mp_grid")
 READER_KEYS = (
     "lattice",
     "positions",
@@ -275,6 +290,8 @@ READER_KEYS = (
     "berry_connection",
     "energy_shift",
     "hermitian_tolerance",
+    "minimal_distance",
+    "mp_grid",
     "spin_pairs",
     *RUN_KEYS,
 )

@@ -236,6 +236,23 @@ def _model_config(table: dict[str, Any]) -> ModelConfig:
             minimum=0.0,
             strict=True,
         )
+    if "minimal_distance" in table:
+        value = table["minimal_distance"]
+        if not (isinstance(value, bool) or value == "auto"):
+            raise ConfigError(
+                f"{_where('model', 'minimal_distance')} must be \"auto\", true or false "
+                f"(Wannier90's minimal-distance rule); got {value!r}."
+            )
+        reader["minimal_distance"] = value
+    if "mp_grid" in table:
+        value = table["mp_grid"]
+        where = _where("model", "mp_grid")
+        if not isinstance(value, list) or len(value) != 3:
+            raise ConfigError(
+                f"{where} must be an array of 3 positive integers (the .win mp_grid, e.g. "
+                f"[2, 2, 2]); got {value!r}."
+            )
+        reader["mp_grid"] = tuple(_int(x, f"{where}[{i}]", minimum=1) for i, x in enumerate(value))
     return ModelConfig(file=file, reader=reader)
 
 

@@ -441,6 +441,48 @@ def read_win_spinors(path: PathLike) -> bool | None:
     return None
 
 
+def read_win_value(path: PathLike, key: str) -> str | None:
+    """The value of ``key`` (case-insensitive; ``key = v``, ``key : v`` or ``key v``) in a
+    ``.win`` file as written, or None if absent (the first occurrence counts, as in
+    Wannier90)."""
+    _, text = _read_text(path, ".win file")
+    for line in _win_lines(text):
+        match = re.fullmatch(rf"{key}\s*(?:[=:]|\s)\s*(.*)", line, flags=re.IGNORECASE)
+        if match:
+            return match.group(1).strip()
+    return None
+
+
+def read_win_minimal_distance(
+    path: PathLike,
+) -> tuple[bool | None, tuple[int, int, int] | None]:
+    """``use_ws_distance`` (True/False, None if absent) and ``mp_grid`` (None if absent) of
+    a ``.win`` file: the two keys that decide Wannier90's minimal-distance rule."""
+    p = Path(path)
+    flag = read_win_value(p, "use_ws_distance")
+    use = None
+    if flag is not None:
+        word = flag.lower().strip(".")
+        if word not in ("t", "true", "f", "false"):
+            raise WannierFormatError(
+                f"{str(p)!r}: use_ws_distance = {flag!r} is not a logical; write true or false."
+            )
+        use = word in ("t", "true")
+    grid = read_win_value(p, "mp_grid")
+    mp = None
+    if grid is not None:
+        try:
+            vals = [int(x) for x in grid.replace(",", " ").split()]
+        except ValueError:
+            vals = []
+        if len(vals) != 3 or min(vals) < 1:
+            raise WannierFormatError(
+                f"{str(p)!r}: mp_grid = {grid!r} must be three positive integers."
+            )
+        mp = (vals[0], vals[1], vals[2])
+    return use, mp
+
+
 def read_wout(path: PathLike) -> tuple[np.ndarray | None, np.ndarray | None]:
     """Lattice rows (Å) and the last printed Wannier centres (Cartesian Å) of a ``.wout``.
 

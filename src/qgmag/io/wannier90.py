@@ -43,6 +43,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from qgmag.errors import ModelError, QgmagError, QgmagWarning, WannierFormatError
+from qgmag.io import tb_mdrs
 from qgmag.io.w90_files import (
     PathLike,
     RawWannierData,
@@ -331,6 +332,8 @@ def read_wannier90(
     scheme: str = "wannierberri",
     phase_centres: ArrayLike | None = None,
     orbital_formula: str = "lopez",
+    minimal_distance: bool | str = "auto",
+    mp_grid: ArrayLike | None = None,
 ) -> TightBindingModel:
     """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
 
@@ -354,9 +357,7 @@ def read_wannier90(
     centres : (num_wann, 3) Cartesian centres in Å, or the path of a ``_centres.xyz`` /
         ``.wout`` file. Default: the diagonal of r(R=0) in ``_tb.dat`` (Wannier90
         convention); for ``_hr.dat`` ``seedname_centres.xyz`` or the final centres in
-
-
-
+        ``seedname.wout`` next to the file.
     spinor_ordering : None (spinless: no spin matrices), "spin-fastest" (Wannier90 3.x
         spinor WFs: up and down of each orbital consecutive), "spin-blocks" (all up, then
         all down), or "auto" ("spin-fastest" if ``seedname.win`` next to the file says
@@ -386,18 +387,35 @@ def read_wannier90(
         symmetrized to (H(R) + H(-R)^†)/2; the deviation found is in
         ``model.parameters["hermiticity_deviation_eV"]``.
     name : model name (default: the seedname).
+    minimal_distance : Wannier90's minimal-distance replica rule (``use_ws_distance``,
+        :mod:`qgmag.io.tb_mdrs`), which files written by Wannier90 do not contain (GaAs_tb.dat
+        read as written has no gap and is not cubic; with the rule it has the scf.out gap).
+        "auto" (default): applied when the file's R list and degeneracies are exactly the
+        plain Wigner–Seitz supercell of an ab-initio mesh (what Wannier90 writes) and the
+        ``seedname.win`` beside the file, if any, does not say ``use_ws_distance = false``
+        (absent means true, the Wannier90 ≥ 3 default); files with the replicas already
+        folded in (WannierBerri's, every degeneracy 1: the Fe and Te reference files) are
+        read as written, bit for bit. True: applied (needs ``mp_grid`` or the ``.win``'s
+        mp_grid). False: read as written. H(R) and r(R) get the same weights.
+        ``model.parameters["minimal_distance"]`` records what was done and why.
+    mp_grid : (N1, N2, N3) ab-initio mesh for the rule (default: ``mp_grid`` of
+        ``seedname.win`` beside the file; for "auto" else the mesh whose Wigner–Seitz
+        supercell the R list is).
 
     Degeneracy weights ndegen(R) are divided out (files whose R list already folds them,
-    all weights 1, work unchanged). Files written by Wannier90 itself do not contain its
-    minimal-distance (``use_ws_distance``) correction, so their bands can differ slightly
-    from Wannier90's own interpolation away from the ab-initio k mesh; files written by
-    WannierBerri fold it into H(R). Raises :class:`~qgmag.errors.WannierFormatError` for a
+    all weights 1, work unchanged). Raises :class:`~qgmag.errors.WannierFormatError` for a
     missing or malformed file, a missing -R partner, or non-Hermitian H(R).
     """
     from qgmag.io.w90_reader import is_run, read_wannier90_run
     from qgmag.io.wberri_npz import is_wberri_folder, read_wberri_npz
 
     if is_wberri_folder(path):
+        given = _minimal_distance_given(minimal_distance, mp_grid)
+        if given:
+            raise ModelError(
+                f"{given} apply to _tb.dat/_hr.dat files; a WannierBerri folder already holds "
+                "its minimal-distance replicas."
+            )
         npz = read_wberri_npz(path, level=level, energy_shift=energy_shift, name=name)
         return npz if orbital_formula == "lopez" else npz.with_level(npz.level, orbital_formula)
     if is_run(path):
@@ -408,15 +426,23 @@ def read_wannier90(
             "spin": spin is not None,
             "berry_connection": berry_connection != "tight-binding",
         }
-        given = [k for k, v in extra.items() if v]
+        given = [k for k, v in extra.items() if v] + _minimal_distance_given(
+            minimal_distance, mp_grid
+        )
         if given:
             raise ModelError(
                 f"{given} apply to _tb.dat/_hr.dat files only; for a Wannier90 run use level=, "
                 "centres= and spin_pairs= (docs/real_materials.md)."
             )
         return read_wannier90_run(
-            path, level=level, centres=centres, spin_pairs=spin_pairs,
-            energy_shift=energy_shift, name=name, scheme=scheme, phase_centres=phase_centres,
+            path,
+            level=level,
+            centres=centres,
+            spin_pairs=spin_pairs,
+            energy_shift=energy_shift,
+            name=name,
+            scheme=scheme,
+            phase_centres=phase_centres,
             orbital_formula=orbital_formula,
         )
     if level is not None or phase_centres is not None:
@@ -447,18 +473,11 @@ def read_wannier90(
     spin_matrices = _resolve_spin(spin, ordering, raw.num_wann)
     lat, lattice_source = _resolve_lattice(raw, lattice)
     cart, centres_source = _resolve_centres(raw, lat, positions, centres)
-    if spin_pairs is not None:
-        from qgmag.io.spinor_pairs import resolve_spin
+    if spin_pairs is None and spin_matrices is not None and ordering is not None:
+        if spin is None:
+            from qgmag.io.spinor_pairs import check_ordering
 
-        hop = raw.hamiltonian / raw.degeneracies.astype(float)[:, None, None]
-        pairs, spin_matrices, how = resolve_spin(spin_pairs, cart, str(raw.path), hop)
-        ordering = f"{how} {pairs}"
-    elif spin_matrices is not None and ordering is not None and spin is None:
-        from qgmag.io.spinor_pairs import check_ordering
-
-        check_ordering(cart, ordering, str(raw.path))
-        _warn_split_spin_pairs(cart, ordering, raw.path)
-    elif spin_matrices is not None and ordering is not None:
+            check_ordering(cart, ordering, str(raw.path))
         _warn_split_spin_pairs(cart, ordering, raw.path)
 
     deg = raw.degeneracies.astype(float)
@@ -477,8 +496,29 @@ def read_wannier90(
         zero = int(np.flatnonzero(~np.any(raw.vectors, axis=1))[0])
         ham[zero] += float(energy_shift) * np.eye(raw.num_wann)
 
-    tau = cart @ np.linalg.inv(lat)  # fractional, possibly outside [0, 1)
+    choice = tb_mdrs.choose(
+        raw.path,
+        lat,
+        raw.vectors,
+        raw.degeneracies,
+        minimal_distance,
+        mp_grid,
+        _side_file(raw.path, ".win"),
+    )
+    if choice.warning is not None:
+        warnings.warn(choice.warning, QgmagWarning, stacklevel=2)
     vectors = raw.vectors
+    if choice.applied:
+        assert choice.mp_grid is not None
+        arrays = (ham,) if pos is None else (ham, pos)
+        vectors, arrays = tb_mdrs.apply_rule(lat, cart, choice.mp_grid, vectors, *arrays)
+        ham, pos = arrays[0], (arrays[1] if pos is not None else None)
+    if spin_pairs is not None:  # after the rule: time reversal is fitted to the model's H(R)
+        from qgmag.io.spinor_pairs import resolve_spin
+
+        pairs, spin_matrices, how = resolve_spin(spin_pairs, cart, str(raw.path), ham)
+        ordering = f"{how} {pairs}"
+    tau = cart @ np.linalg.inv(lat)  # fractional, possibly outside [0, 1)
     folded = bool(np.all(raw.degeneracies == 1))
     parameters = {
         "source": str(raw.path),
@@ -495,6 +535,7 @@ def read_wannier90(
         "berry_connection": berry_connection,
         "energy_shift_eV": float(energy_shift),
         "hermiticity_deviation_eV": deviation,
+        "minimal_distance": choice.record(),
     }
     if spin_note is not None:
         parameters["spin_note"] = spin_note
@@ -518,6 +559,12 @@ def read_wannier90(
         raise ModelError(f"{str(raw.path)!r}: {exc}") from exc
 
 
+def _minimal_distance_given(minimal_distance: Any, mp_grid: Any) -> list[str]:
+    """The tight-binding-file-only options minimal_distance/mp_grid that were set."""
+    auto = isinstance(minimal_distance, str) and minimal_distance == "auto"
+    return (["minimal_distance"] if not auto else []) + (["mp_grid"] if mp_grid is not None else [])
+
+
 def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict[str, Any]:
     """Summary of a Wannier90 file or a tight-binding model (for ``qgmag info FILE``).
 
@@ -525,12 +572,24 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     lattice at hand), cell_volume_angstrom3, num_wann, n_R, max_hermiticity_deviation_eV
     (of the file as written, degeneracies divided out), spinor, spinor_ordering,
     energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), degeneracies and
-    lattice_source. For a file, ``read_kwargs`` may give ``lattice``, ``spinor_ordering``
-    (default "auto"), ``energy_shift`` and ``name`` as in :func:`read_wannier90`; the file
-    is summarized without building a model, so a ``_hr.dat`` without lattice still works.
+    lattice_source, and for a file minimal_distance (what :func:`read_wannier90` does with
+    Wannier90's minimal-distance rule, and why). For a file, ``read_kwargs`` may give
+    ``lattice``, ``spinor_ordering`` (default "auto"), ``energy_shift``, ``name``,
+    ``minimal_distance`` and ``mp_grid`` as in :func:`read_wannier90`; the file is
+    summarized without building a model, so a ``_hr.dat`` without lattice still works (n_R
+    and the energy window are those of the file as written).
     """
     run_keys = {"level", "scheme", "phase_centres", "orbital_formula"}
-    allowed = {"lattice", "spinor_ordering", "energy_shift", "name", "spin_pairs", *run_keys}
+    tb_keys = {"minimal_distance", "mp_grid"}
+    allowed = {
+        "lattice",
+        "spinor_ordering",
+        "energy_shift",
+        "name",
+        "spin_pairs",
+        *run_keys,
+        *tb_keys,
+    }
     unknown = set(read_kwargs) - allowed
     if unknown:
         raise TypeError(f"model_info got unexpected keyword arguments {sorted(unknown)}.")
@@ -538,7 +597,7 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     from qgmag.io.wberri_npz import is_wberri_folder
 
     if not isinstance(source, TightBindingModel) and (is_run(source) or is_wberri_folder(source)):
-        keep = ("energy_shift", "name", "spin_pairs", *run_keys)
+        keep = ("energy_shift", "name", "spin_pairs", *run_keys, *tb_keys)  # tb_keys: refused
         kwargs = {k: v for k, v in read_kwargs.items() if k in keep}
         source = read_wannier90(source, **kwargs)
     elif not isinstance(source, TightBindingModel) and "spin_pairs" in read_kwargs:
@@ -574,6 +633,7 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
                 if hasattr(model, key)
             },
             **({"scheme": par["scheme"]} if "scheme" in par else {}),
+            **({"minimal_distance": par["minimal_distance"]} if "minimal_distance" in par else {}),
         }
     if set(read_kwargs) & run_keys:
         raise ModelError(
@@ -591,6 +651,17 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     except WannierFormatError as exc:
         lat, lattice_source = None, f"not found: {exc}"
     ordering = _resolve_spinor_ordering(raw, read_kwargs.get("spinor_ordering", "auto"))
+    minimal: dict[str, Any] | str = "unknown (no lattice)"
+    if lat is not None:
+        minimal = tb_mdrs.choose(
+            raw.path,
+            lat,
+            raw.vectors,
+            raw.degeneracies,
+            read_kwargs.get("minimal_distance", "auto"),
+            read_kwargs.get("mp_grid"),
+            _side_file(raw.path, ".win"),
+        ).record()
     return {
         "name": read_kwargs.get("name") or raw.seedname,
         "source": str(raw.path),
@@ -608,4 +679,5 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
         else "divided out",
         "lattice_source": lattice_source,
         "has_position_matrices": raw.position is not None,
+        "minimal_distance": minimal,
     }
