@@ -148,33 +148,19 @@ def _block(
         if a != b:
             t_abc[:, :, b, a] += wc_p[:, :, p]
     # the (v_n - v_m)/(ε_n-ε_m)³ term and the diagonal (l = m) part of the (P_D V P_D)
-    # blocks: Σ_m [c^j_nm P^{rc}_nm - c^r_nm P^{jc}_nm] with c^a_nm = v^a_n - 2 v^a_m and
-    # P^{bc}_nm = Re(V^b_nm conj(V^c_nm))/(ε_n-ε_m)³ (symmetric in b, c)
-    inv3 = inv * inv * inv
-    vr, vi = vp.real, vp.imag
-    sym = [(b, c) for b in range(3) for c in range(b, 3)]
-    p_bc = np.empty((n_k, n, len(sym), n))
-    for s, (b, c) in enumerate(sym):
-        np.multiply(vr[:, :, b] * vr[:, :, c] + vi[:, :, b] * vi[:, :, c], inv3, out=p_bc[:, :, s])
-    p_sum = p_bc.sum(axis=-1)  # (N, n, 6)
-    p_vel = np.matmul(p_bc.reshape(n_k, n * len(sym), n), vel).reshape(n_k, n, len(sym), 3)
-    index = np.empty((3, 3), dtype=int)
-    for s, (b, c) in enumerate(sym):
-        index[b, c] = index[c, b] = s
-    out = np.empty((n_k, n, 3, 3))  # [k, n, i, c]
+    # blocks: [V^r c^j - V^j c^r]/(ε_n-ε_m) with c^a_nm = v^a_n - 2 v^a_m, contracted with
+    # E^c together with the within-set partners (l ≠ m) of (P_D V P_D)
+    c = (vel[:, :, None, :] - 2.0 * vel[:, None, :, :]) * inv[:, :, :, None]  # (N, n, m, 3)
+    c = np.ascontiguousarray(np.moveaxis(c, 3, 2))  # c^a_nm/(ε_n - ε_m) at [k, n, a, m]
+    g = _partner_products(partners, dp, vp) if partners else np.zeros_like(vp)
     for i in range(3):
         j, r = _J[i], _R[i]
-        out[:, :, i] = (
-            vel[:, :, j, None] * p_sum[:, :, index[r]]
-            - 2.0 * p_vel[:, :, index[r], j]
-            - vel[:, :, r, None] * p_sum[:, :, index[j]]
-            + 2.0 * p_vel[:, :, index[j], r]
-        )
+        g[:, :, i] += vp[:, :, r] * c[:, :, j]
+        g[:, :, i] -= vp[:, :, j] * c[:, :, r]
+    out = _dots(g, e_rows)  # [k, n, i, c]
     # interband moment m^i ⊃ K^{jr} - K^{rj}; dipole -(1/2) ε_ilr [V^r, D^l] =
     # -(1/2)[(K + K†)^{rj} - (K + K†)^{jr}]; -(1/2) ε_ilr Re Σ_m (∂_l V^c)_nm conj(E^r_nm)
     out += 1.5 * (r_abc[:, :, _J, _R] - r_abc[:, :, _R, _J])
     out += 0.5 * (q_abc[:, :, _J, _R] - q_abc[:, :, _R, _J])
     out -= 0.5 * np.swapaxes(t_abc[:, :, :, _J, _R] - t_abc[:, :, :, _R, _J], 2, 3)
-    if partners:  # partners l ≠ m in D(m)
-        out += _dots(_partner_products(partners, dp, vp), e_rows)
     return np.moveaxis(out, (0, 1), (2, 3))
