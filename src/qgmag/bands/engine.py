@@ -146,6 +146,51 @@ class BandData:
         # eigenvectors of the row bands, contiguous for BLAS
         self._uw = np.ascontiguousarray(self._u[:, :, self.rows]) if self.windowed else self._u
 
+    #: cached band matrices with the row bands as their axis -2 (rows n, columns m) or,
+    #: for per-band arrays, as their last axis: sliced, not recomputed, by :meth:`row_subset`
+    _ROW_MATRICES = ("velocity_matrix", "inverse_gap", "degenerate")
+    _ROW_VECTORS = ("band_velocity",)
+    #: cached arrays that do not depend on the rows
+    _ALL_BANDS = ("degenerate_set_index", "eigenvectors")
+
+    def row_subset(self, energy_window: tuple[float, float]) -> BandData:
+        """This chunk with only the row bands found in ``energy_window`` (eV, widened so no
+        degenerate set is split, :func:`band_window`) as rows: a view sharing energies,
+        eigenvectors and Bloch matrices, whose cached band matrices are the row slices of
+        this one's (the same numbers). Returns ``self`` where the window keeps every row,
+        or where the model's external orbital terms need rows from band 0."""
+        rows = band_window(self.row_energy, energy_window, self.degeneracy_tol)
+        rows = slice(rows.start + self.rows.start, rows.stop + self.rows.start)
+        if rows == self.rows or self.external_terms:
+            return self
+        sub = object.__new__(BandData)
+        keep = {k: v for k, v in self.__dict__.items() if not isinstance(v, np.ndarray)}
+        keep.update(
+            {
+                k: self.__dict__[k]
+                for k in ("energy", "_u", "_dh", "_d2h_full", "_d2h_pairs", "_phase",
+                          "_connection", "_connection_curl", "kpoints")
+                if k in self.__dict__
+            }
+        )
+        keep.pop("_wannier_cache", None)
+        keep.pop("degenerate_partners", None)
+        sub.__dict__.update(keep)
+        sub.rows = rows
+        sub.windowed = rows != slice(0, self.n_bands)
+        sub._uw = np.ascontiguousarray(self._u[:, :, rows]) if sub.windowed else self._u
+        local = slice(rows.start - self.rows.start, rows.stop - self.rows.start)
+        for name in self._ROW_MATRICES:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name][..., local, :]
+        for name in self._ROW_VECTORS:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name][..., local]
+        for name in self._ALL_BANDS:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name]
+        return sub
+
     @property
     def row_energy(self) -> FloatArray:
         """(N, n_w) energies of the row bands (eV): the bands the per-band results are for."""
