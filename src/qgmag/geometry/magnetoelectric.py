@@ -124,12 +124,12 @@ def _block(
     kk = np.matmul(vp.reshape(n_k, 3 * n, n), dp.reshape(n_k, n, 3 * n))
     kk = kk.reshape(n_k, n, 9, n)
     e_rows = ep.reshape(n_k, n, 3, n)
-    r_abc = _dots(kk, e_rows).reshape(n_k, n, 3, 3, 3)  # C(K^{ab}, E^c)
-    # Q^{abc}_n = Re Σ_m K^{ab}_mn E^c_nm = Σ_m Re[conj(K^{ab}_mn) conj(E^c_nm)]
-    kc = np.empty_like(kk)
-    np.conjugate(np.swapaxes(kk, 1, 3), out=kc)  # conj(K^{ab}_mn) at [k, n, ab, m]
-    q_abc = _dots(kc, e_rows).reshape(n_k, n, 3, 3, 3)
-    del kk, kc
+    # S^{ab} = K^{ab} + (K^{ab})† = [V^a, D^b] (= ∂_b V^a - W^{ab}); A^i = K^{jr} - K^{rj}
+    s_ab = np.empty_like(kk)
+    np.conjugate(np.swapaxes(kk, 1, 3), out=s_ab)  # conj(K^{ab}_mn) at [k, n, ab, m]
+    s_ab += kk
+    s_abc = _dots(s_ab, e_rows).reshape(n_k, n, 3, 3, 3)  # C(S^{ab}, E^c)
+    del s_ab
     # W part: Re Σ_m W^{ab}_nm conj(E^c_nm) = Re Σ_i (U† ∂_a∂_b H)_ni (U E^c)_in, a <= b
     pairs = [(a, b) for a in range(dim) for b in range(a, dim)]
     if w is not None:  # W already transformed: contract it
@@ -142,7 +142,7 @@ def _block(
         wc_p = np.matmul(
             np.swapaxes(half, 1, 2).view(float), np.swapaxes(ue.view(float), -1, -2)
         )  # (N, n, p, 3[c])
-    t_abc = r_abc + q_abc
+    t_abc = s_abc.copy()  # t[a, b, c] = C(∂_b V^a, E^c) = C(S^{ab} + W^{ab}, E^c)
     for p, (a, b) in enumerate(pairs):
         t_abc[:, :, a, b] += wc_p[:, :, p]
         if a != b:
@@ -157,10 +157,11 @@ def _block(
         j, r = _J[i], _R[i]
         g[:, :, i] += vp[:, :, r] * c[:, :, j]
         g[:, :, i] -= vp[:, :, j] * c[:, :, r]
+        g[:, :, i] += kk[:, :, 3 * j + r]  # the interband moment's K^{jr} - K^{rj}
+        g[:, :, i] -= kk[:, :, 3 * r + j]
     out = _dots(g, e_rows)  # [k, n, i, c]
-    # interband moment m^i ⊃ K^{jr} - K^{rj}; dipole -(1/2) ε_ilr [V^r, D^l] =
-    # -(1/2)[(K + K†)^{rj} - (K + K†)^{jr}]; -(1/2) ε_ilr Re Σ_m (∂_l V^c)_nm conj(E^r_nm)
-    out += 1.5 * (r_abc[:, :, _J, _R] - r_abc[:, :, _R, _J])
-    out += 0.5 * (q_abc[:, :, _J, _R] - q_abc[:, :, _R, _J])
+    # dipole -(1/2) ε_ilr [V^r, D^l] = -(1/2)[S^{rj} - S^{jr}] and the interband moment's
+    # (K^{jr} - K^{rj})† (together +(1/2)(S^{jr} - S^{rj})); -(1/2) ε_ilr C(∂_l V^c, E^r)
+    out += 0.5 * (s_abc[:, :, _J, _R] - s_abc[:, :, _R, _J])
     out -= 0.5 * np.swapaxes(t_abc[:, :, :, _J, _R] - t_abc[:, :, :, _R, _J], 2, 3)
     return np.moveaxis(out, (0, 1), (2, 3))
