@@ -17,11 +17,14 @@ kept there as the reference), reorganised so that every band-pair product is for
 
 Layout: the band matrices are held as X[k, n, a, m] (row band n, then the Cartesian
 component, then the column band), so that K = V D is one GEMM per k whose rows are (n, a),
-and every contraction C(X^a, E^c) for all components is one small matrix product per
-(k, n) over the float views, (components of X × 2m) @ (2m × components of E):
-R^{abc} = C(K^{ab}, E^c) and Q^{abc} = C((K^{ab})^†, E^c) = Re Σ_m K^{ab}_mn E^c_nm (from a
-conjugated transposed copy of K), and the ∂²H part Re Σ_m W^{ab}_nm conj(E^c_nm) =
-Re Σ_i (U† ∂_a∂_b H)_ni (U E^c)_in for the distinct a <= b only.
+and a contraction C(X^a, E^c) for all components is one small matrix product per (k, n)
+over the float views, (components of X × 2m) @ (2m × 3). Only two are needed: the nine
+S^{ab} = K^{ab} + (K^{ab})^† = [V^a, D^b] (from a conjugated transposed copy of K), and
+three rows that collect the interband moment's K^{jr} - K^{rj}, the within-set partners
+of (P_D V P_D) (gathered partner columns, :attr:`BandData.degenerate_partners`) and the
+(v_n - v_m)/(ε_n - ε_m)³ term. The ∂²H part Re Σ_m W^{ab}_nm conj(E^c_nm) =
+Re Σ_i (U† ∂_a∂_b H)_ni (U E^c)_in is formed for the distinct a <= b only. The work runs in
+blocks of BLOCK_K k-points, whose band matrices stay in the core's cache.
 
 Units: Å³ (F over e/ħ), the physical sign (MAGNETOELECTRIC_SIGN), like
 :func:`qgmag.geometry.quantities.magnetoelectric_tensor_native`. Needs every band as a
