@@ -30,6 +30,9 @@ levels (``--n-mu`` levels, E_F ± ``--window`` eV), unsymmetrized. Observable se
   2.7e-2 at mu = 5.88 eV and 4.8e-2 over the interior levels on 30^3. That rule applied
   to qgmag's per-state Tr_D[m v], Tr_D[Omega v] and energies reproduces WB's number to
   5e-14 on every level (``tests/cross_code/test_wannierberri_te_kinetic.py``).
+  Both codes run sets C, Cx at ``--c-degeneracy-tol`` (default 1e-3 eV; qgmag
+  ``degeneracy_tol``, WB ``degen_thresh``): Te_tb.dat's spin-split pairs (1e-6-1e-4 eV)
+  are refused as distinct bands by qgmag's round-off / field guard for F below ~3e-4 eV.
 * Cx: as C with qgmag computing the extrinsic part only (the like-for-like rate against
   WB's ``GME_orb_FermiSurf``).
 * postw90 (Wannier90 3.x ``berry_task = ahc``, inputs copied from
@@ -46,7 +49,9 @@ eigh-floor probe), max relative difference max|a - b| / max|b| over all Fermi le
 components, and for every code its CPU time divided by that of a bare batched
 ``numpy.linalg.eigh`` of the same H(k) (the floor, measured in qgmag's process). The rules
 are those of ``benchmarks/timing.py``. Timings on a busy machine are noisy: rerun on a
-quiet one.
+quiet one. ``--baseline-src DIR`` adds "qgmag-base", qgmag imported from ``DIR`` (the
+``src`` of another checkout), interleaved with this one: a before/after comparison of a
+code change in one run, with the max relative difference of every result.
 """
 
 from __future__ import annotations
