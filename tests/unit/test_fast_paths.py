@@ -132,11 +132,17 @@ def test_f_tensor_from_separable_pairs_equals_direct_sums(shared_data):
     start, stop = 30, 150
     k, _ = mesh.chunk(start, stop)
     grid = BandData(
-        model, k, need_second_derivatives=True, degeneracy_tol=1e-3,
+        model,
+        k,
+        need_second_derivatives=True,
+        degeneracy_tol=1e-3,
         mesh_range=(mesh, start, stop),
     )
     twin = BandData(
-        model, k, need_second_derivatives=True, degeneracy_tol=1e-3,
+        model,
+        k,
+        need_second_derivatives=True,
+        degeneracy_tol=1e-3,
         mesh_range=(mesh, start, stop),
     )
     direct = BandData(model, k, need_second_derivatives=True, degeneracy_tol=1e-3)

@@ -168,8 +168,17 @@ class BandData:
         keep.update(
             {
                 k: self.__dict__[k]
-                for k in ("energy", "_u", "_dh", "_d2h_full", "_d2h_pairs", "_phase",
-                          "_connection", "_connection_curl", "kpoints")
+                for k in (
+                    "energy",
+                    "_u",
+                    "_dh",
+                    "_d2h_full",
+                    "_d2h_pairs",
+                    "_phase",
+                    "_connection",
+                    "_connection_curl",
+                    "kpoints",
+                )
                 if k in self.__dict__
             }
         )
