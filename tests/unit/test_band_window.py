@@ -161,3 +161,66 @@ def test_band_window_keeps_degenerate_sets_whole():
     assert band_window(e, (0.5, 1.5), 1e-6) == slice(3, 4)
     assert band_window(e, (1.9, 10.0), 1e-6) == slice(3, 5)
     assert band_window(e, (2.1, 10.0), 1e-6) == slice(4, 5)
+
+
+def _assert_same_sums(windowed, full):
+    assert set(windowed.sums) == set(full.sums)
+    for key, ref in full.sums.items():
+        scale = max(np.max(np.abs(ref)), 1e-300)
+        np.testing.assert_allclose(windowed.sums[key], ref, rtol=0, atol=1e-12 * scale, err_msg=key)
+
+
+@pytest.mark.filterwarnings("ignore::qgmag.errors.QgmagWarning")
+def test_fermi_surface_rows_beside_an_every_band_integrand(shared_data):
+    """F (every band a row) in the same run: the f0' terms use the rows near μ only."""
+    path = shared_data / "Te" / "Te_tb.dat"
+    if not path.is_file():
+        pytest.skip("Te_tb.dat not available")
+    model = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
+    quantities = [
+        "kinetic_orbital_extrinsic",
+        "kinetic_orbital_intrinsic",
+        "kinetic_spin_extrinsic",
+    ]
+    mu = 5.88 + np.linspace(-0.1, 0.1, 3)
+    plan = build_plan(
+        model,
+        _select_observables(quantities, model),
+        mu,
+        np.array([100.0, 300.0]),
+        make_mesh(model, (5, 5, 5)),
+        smearing=None,
+        degeneracy_tol=1e-3,
+        metric_dipole="analytic",
+        chunk_size=37,
+    )
+    assert plan.energy_window is None and plan.fermi_surface_window is not None
+    lo, hi = plan.fermi_surface_window
+    bands = BandData(model, plan.mesh.chunk(0, 37)[0], degeneracy_tol=1e-3)
+    sub = bands.row_subset((lo, hi))
+    assert sub.rows.start > 0 and sub.n_rows < bands.n_bands
+    np.testing.assert_array_equal(
+        ig.orbital_moment_velocity(sub), ig.orbital_moment_velocity(bands)[:, sub.rows]
+    )
+    windowed = sum(integrate_chunk(model, plan, a, b) for a, b in plan.chunk_bounds)
+    full_plan = dataclasses.replace(plan, band_window=False)
+    assert full_plan.fermi_surface_window is None
+    full = sum(integrate_chunk(model, full_plan, a, b) for a, b in full_plan.chunk_bounds)
+    _assert_same_sums(windowed, full)
+
+
+def test_row_subset_slices_cached_matrices():
+    model = lattice_models.pt_antiferromagnet()
+    k = make_mesh(model, (7, 7)).chunk(0, 49)[0]
+    bands = BandData(model, k)
+    v, inv = bands.velocity_matrix, bands.inverse_gap
+    assert bands.energy[:, 1].max() < bands.energy[:, 2].min()  # a gap
+    cut = 0.5 * (bands.energy[:, 1].max() + bands.energy[:, 2].min())
+    sub = bands.row_subset((cut, np.inf))
+    assert sub.rows == slice(2, bands.n_bands) and sub.windowed
+    assert np.shares_memory(sub.velocity_matrix, v)  # sliced, not recomputed
+    np.testing.assert_array_equal(sub.inverse_gap, inv[:, 2:])
+    fresh = BandData(model, k, energy_window=(cut, np.inf))
+    np.testing.assert_array_equal(sub.velocity_matrix, fresh.velocity_matrix)
+    np.testing.assert_array_equal(sub.degenerate, fresh.degenerate)
+    assert bands.row_subset((-np.inf, np.inf)) is bands

@@ -117,7 +117,10 @@ class BandData:
         else:
             h, dh, d2h = model.derivatives(self.kpoints, order=order)
         self._dh = dh
-        self._d2h = d2h
+        self._d2h_full = d2h
+        #: the distinct ∂_a∂_b H, a <= b < dim (n_pairs, N, n, n), where the Bloch sums
+        #: gave them so (separable sums); else None (then taken from the (d, d) form)
+        self._d2h_pairs = out.get("d2h_pairs") if out is not None else None
         if not np.all(np.isfinite(h)):
             raise ModelError(
                 f"the Hamiltonian of model {getattr(model, 'name', '')!r} has NaN or infinite "
@@ -142,6 +145,60 @@ class BandData:
         self.windowed = self.rows != slice(0, self.energy.shape[1])
         # eigenvectors of the row bands, contiguous for BLAS
         self._uw = np.ascontiguousarray(self._u[:, :, self.rows]) if self.windowed else self._u
+
+    #: cached band matrices with the row bands as their axis -2 (rows n, columns m) or,
+    #: for per-band arrays, as their last axis: sliced, not recomputed, by :meth:`row_subset`
+    _ROW_MATRICES = ("velocity_matrix", "inverse_gap", "degenerate")
+    _ROW_VECTORS = ("band_velocity",)
+    #: cached arrays that do not depend on the rows
+    _ALL_BANDS = ("degenerate_set_index", "eigenvectors")
+
+    def row_subset(self, energy_window: tuple[float, float]) -> BandData:
+        """This chunk with only the row bands found in ``energy_window`` (eV, widened so no
+        degenerate set is split, :func:`band_window`) as rows: a view sharing energies,
+        eigenvectors and Bloch matrices, whose cached band matrices are the row slices of
+        this one's (the same numbers). Returns ``self`` where the window keeps every row,
+        or where the model's external orbital terms need rows from band 0."""
+        rows = band_window(self.row_energy, energy_window, self.degeneracy_tol)
+        rows = slice(rows.start + self.rows.start, rows.stop + self.rows.start)
+        if rows == self.rows or self.external_terms:
+            return self
+        sub = object.__new__(BandData)
+        keep = {k: v for k, v in self.__dict__.items() if not isinstance(v, np.ndarray)}
+        keep.update(
+            {
+                k: self.__dict__[k]
+                for k in (
+                    "energy",
+                    "_u",
+                    "_dh",
+                    "_d2h_full",
+                    "_d2h_pairs",
+                    "_phase",
+                    "_connection",
+                    "_connection_curl",
+                    "kpoints",
+                )
+                if k in self.__dict__
+            }
+        )
+        keep.pop("_wannier_cache", None)
+        keep.pop("degenerate_partners", None)
+        sub.__dict__.update(keep)
+        sub.rows = rows
+        sub.windowed = rows != slice(0, self.n_bands)
+        sub._uw = np.ascontiguousarray(self._u[:, :, rows]) if sub.windowed else self._u
+        local = slice(rows.start - self.rows.start, rows.stop - self.rows.start)
+        for name in self._ROW_MATRICES:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name][..., local, :]
+        for name in self._ROW_VECTORS:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name][..., local]
+        for name in self._ALL_BANDS:
+            if name in self.__dict__:
+                sub.__dict__[name] = self.__dict__[name]
+        return sub
 
     @property
     def row_energy(self) -> FloatArray:
@@ -241,10 +298,39 @@ class BandData:
 
         return self._to_eigenbasis(unpack_curl(self._connection_curl))
 
+    @property
+    def _d2h(self) -> ComplexArray | None:
+        """∂_a∂_b H (d, d, N, n, n) in the basis of the eigen-solve (eV·Å²), or None when
+        not computed; built from the distinct pairs on first use where only those exist."""
+        if self._d2h_full is None and self._d2h_pairs is not None:
+            pairs = self.second_derivative_blocks
+            full = np.empty((self.dim, self.dim, *pairs.shape[1:]), dtype=complex)
+            for p, (a, b) in enumerate(self._derivative_pairs):
+                full[a, b] = full[b, a] = pairs[p]
+            self._d2h_full = full
+        return self._d2h_full
+
+    @property
+    def _derivative_pairs(self) -> list[tuple[int, int]]:
+        """(a, b) for a <= b < dim in the order (0, 0), (0, 1), …: the distinct ∂_a∂_b."""
+        return [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
+
+    @property
+    def second_derivative_blocks(self) -> ComplexArray:
+        """The distinct ∂_a∂_b H (a <= b, order of :attr:`second_derivative_pairs`)
+        (n_pairs, N, n, n) in the basis of the eigen-solve, eV·Å² (views where the Bloch
+        sums gave them so)."""
+        if self._d2h_pairs is not None:
+            return self._d2h_pairs
+        d2h = self._d2h
+        if d2h is None:
+            self.second_derivative_matrix  # noqa: B018  (raises the explanatory error)
+        return np.stack([d2h[a, b] for a, b in self._derivative_pairs])
+
     @cached_property
     def second_derivative_matrix(self) -> ComplexArray:
         """W^{ab}_nm = <n|∂_a ∂_b H|m> (3, 3, N, n, n) in eV·Å²."""
-        if self._d2h is None:
+        if self._d2h_full is None and self._d2h_pairs is None:
             raise QgmagError(
                 "second derivatives of H were not computed for this chunk; build BandData with "
                 "need_second_derivatives=True."
@@ -261,10 +347,7 @@ class BandData:
     def second_derivative_pairs(self) -> ComplexArray:
         """W^{ab} for a <= b < dim in the order (0,0), (0,1), ... (d(d+1)/2, N, n, n),
         eV·Å²: the distinct components of :attr:`second_derivative_matrix`."""
-        if self._d2h is None:
-            self.second_derivative_matrix  # noqa: B018  (raises the explanatory error)
-        pairs = [(a, b) for a in range(self.dim) for b in range(a, self.dim)]
-        return self._to_eigenbasis(np.stack([self._d2h[a, b] for a, b in pairs]))
+        return self._to_eigenbasis(self.second_derivative_blocks)
 
     @cached_property
     def band_velocity(self) -> FloatArray:
@@ -393,6 +476,31 @@ class BandData:
         return np.concatenate(
             [np.zeros((e.shape[0], 1), dtype=int), np.cumsum(breaks, axis=1)], axis=1
         )
+
+    @cached_property
+    def degenerate_partners(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The other members of each row band's degenerate set, one rank at a time: for
+        q = 1 … s-1 (s the largest set size in the chunk) a pair (index (N, n_w) int, the
+        band p_q(n) ∈ D(n), p_q(n) ≠ n; valid (N, n_w) bool, False where D(n) has fewer
+        than q + 1 members and index is then n itself). Sets are runs of the sorted
+        energies (:attr:`degenerate_set_index`), so p_q(n) = start + (n - start + q) mod size
+        cycles through the set; together the ranks list every partner of n exactly once."""
+        idx = self.degenerate_set_index
+        n_k, n = idx.shape
+        bands = np.broadcast_to(np.arange(n), (n_k, n))
+        new = np.ones((n_k, n), dtype=bool)
+        new[:, 1:] = idx[:, 1:] != idx[:, :-1]
+        start = np.maximum.accumulate(np.where(new, bands, 0), axis=1)
+        last = np.ones((n_k, n), dtype=bool)
+        last[:, :-1] = new[:, 1:]
+        stop = np.minimum.accumulate(np.where(last, bands, n)[:, ::-1], axis=1)[:, ::-1] + 1
+        size = (stop - start)[:, self.rows]
+        start, own = start[:, self.rows], bands[:, self.rows]
+        out = []
+        for q in range(1, int(size.max()) if size.size else 1):
+            valid = q < size
+            out.append((np.where(valid, start + (own - start + q) % size, own), valid))
+        return out
 
     @cached_property
     def degenerate(self) -> np.ndarray:

@@ -97,7 +97,9 @@ def grid_bloch_blocks(
     blocks = np.moveaxis(full.reshape(nk, -1, n, n), 1, 0)  # (n_terms, N, n, n)
     from qgmag.models.tight_binding import unpack_bloch_terms
 
-    out = unpack_bloch_terms(blocks, int(model.dim), order, connection)  # type: ignore[attr-defined]
+    # ∂_a∂_b H as its distinct pairs (a view, no symmetric copy): BandData builds the
+    # (d, d) form only if asked for it
+    out = unpack_bloch_terms(blocks, int(model.dim), order, connection, d2h_pairs=True)  # type: ignore[attr-defined]
     if getattr(model, "gauge", None) == "atomic":
         k, _ = mesh.chunk(start, stop)
         out["phase"] = np.exp(1j * (k @ model._tau.T))  # type: ignore[attr-defined]

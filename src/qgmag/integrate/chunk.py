@@ -65,6 +65,20 @@ class IntegrationPlan:
         return tuple(sorted({t.kernel for _, t in self.terms}))
 
     @property
+    def fermi_surface_window(self) -> tuple[float, float] | None:
+        """(lo, hi) eV outside which f0' (the ``df0`` kernel) is exactly zero, for the
+        Fermi-surface terms of a run whose :attr:`energy_window` is None because another
+        integrand needs every band as a row (e.g. the F tensor of
+        ``kinetic_orbital_intrinsic``): their row-band integrands then run on the rows in
+        this window only (:meth:`BandData.row_subset`). None when not applicable."""
+        if self.integration is not None or not self.band_window or self.energy_window:
+            return None
+        smear = self.smearing.width if self.smearing is not None else 0.0
+        width = max(BOLTZMANN_EV * t if t > 0 else smear for t in self.temperature)
+        margin = max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
+        return (min(self.mu) - margin, max(self.mu) + margin)
+
+    @property
     def energy_window(self) -> tuple[float, float] | None:
         """(lo, hi) eV outside which every kernel of the plan is exactly zero, or None.
 
@@ -130,13 +144,31 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     mu = np.asarray(plan.mu)
     temp = np.asarray(plan.temperature)
     shape = (len(mu), len(temp))
-    energy = bands.row_energy.ravel()
     rule = plan.integration
-    kernels = {
-        name: occupation_kernel(energy, mu, temp, name, plan.smearing).reshape(n_k * n_b, -1)
-        for name in plan.kernels
-        if not (name == "df0" and rule is not None)
-    }
+    # Fermi-surface row-band terms of a run without a band window: on the rows where f0'
+    # can be nonzero only (f0' = 0 exactly on the others, so the sums are the same)
+    fs_window = plan.fermi_surface_window
+    surface = bands.row_subset(fs_window) if fs_window is not None else bands
+
+    def on_surface(term: Term) -> bool:
+        return (
+            surface is not bands
+            and term.kernel == "df0"
+            and not term.broadened
+            and supports_band_window(term.integrand)
+        )
+
+    used = {("df0_rows" if on_surface(t) else t.kernel) for _, t in plan.terms}
+    kernels = {}
+    for name in used:
+        if name == "df0" and rule is not None:
+            continue
+        sel = surface if name == "df0_rows" else bands
+        energy = sel.row_energy.ravel()
+        base = "df0" if name == "df0_rows" else name
+        kernels[name] = occupation_kernel(energy, mu, temp, base, plan.smearing).reshape(
+            energy.size, -1
+        )
     if rule is not None and "df0" in plan.kernels:  # weights include the k-point weights
         kernels["tetra"] = rule.df0(start, stop, bands.rows).reshape(n_k * n_b, -1)
     cache: dict[object, np.ndarray] = {}
@@ -146,14 +178,18 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         if term.broadened:
             sums[(obs_name, term.name)] = _broadened_sum(bands, plan, term, kernels, w, cache)
             continue
-        x = cache.get(term.integrand)
+        rows = on_surface(term)
+        sel = surface if rows else bands
+        x = cache.get((term.integrand, rows))
         if x is None:
-            x = term.integrand(bands)
-            cache[term.integrand] = x
+            x = term.integrand(sel)
+            cache[(term.integrand, rows)] = x
+        size = x.shape[0] * x.shape[1]
         if term.kernel == "df0" and rule is not None:
-            key, xw = "tetra", x.reshape(n_k * n_b, -1)
+            key, xw = "tetra", x.reshape(size, -1)
         else:
-            key, xw = term.kernel, (x * w[:, None, None]).reshape(n_k * n_b, -1)
+            key = "df0_rows" if rows else term.kernel
+            xw = (x * w[:, None, None]).reshape(size, -1)
         by_kernel.setdefault(key, []).append(((obs_name, term.name), xw))
     for key, items in by_kernel.items():  # one pass over each kernel matrix
         xs = [xw for _, xw in items]

@@ -565,16 +565,21 @@ def unpack_curl(packed: ComplexArray) -> ComplexArray:
 
 
 def unpack_bloch_terms(
-    blocks: ComplexArray, d: int, order: int, connection: bool
+    blocks: ComplexArray, d: int, order: int, connection: bool, d2h_pairs: bool = False
 ) -> dict[str, ComplexArray | None]:
     """The stacked Bloch sums (n_terms, N, n, n) in the order of ``_stacked_blocks`` (H,
     ∂_a H, the distinct ∂_a∂_b H with a <= b, then A^W and its curl) as the dict of
-    :meth:`TightBindingModel.bloch_blocks` ("phase" left None)."""
+    :meth:`TightBindingModel.bloch_blocks` ("phase" left None). ``d2h_pairs``: the
+    distinct ∂_a∂_b H as "d2h_pairs" (n_pairs, N, n, n), a view of ``blocks``, instead of
+    the symmetric (d, d, N, n, n) copy "d2h" (which is then None)."""
     nk, n = blocks.shape[1], blocks.shape[-1]
     out: dict[str, ComplexArray | None] = {"h": blocks[0], "d2h": None, "phase": None}
     out["dh"] = blocks[1 : 1 + d] if order >= 1 else np.zeros((d, nk, n, n), dtype=complex)
     pos = 1 + d if order >= 1 else 1
-    if order >= 2:
+    if order >= 2 and d2h_pairs:
+        out["d2h_pairs"] = blocks[pos : pos + d * (d + 1) // 2]
+        pos += d * (d + 1) // 2
+    elif order >= 2:
         d2h = np.empty((d, d, nk, n, n), dtype=complex)
         for a in range(d):
             for b in range(a, d):
