@@ -51,9 +51,10 @@ def _compile() -> tuple[object, object]:
 
     @njit(cache=True, nogil=True, inline="always")
     def cross(x, y, k, p, q):  # type: ignore[no-untyped-def]  # pragma: no cover (jitted)
-        """Re[x^a conj(y^b) - x^b conj(y^a)] for (a, b, c) cyclic, c = 0, 1, 2."""
-        x0, x1, x2 = x[0, k, p, q], x[1, k, p, q], x[2, k, p, q]
-        y0, y1, y2 = y[0, k, p, q], y[1, k, p, q], y[2, k, p, q]
+        """Re[x^a conj(y^b) - x^b conj(y^a)] for (a, b, c) cyclic, c = 0, 1, 2 ((N, 3, ...)
+        arrays: the three components of one pair are adjacent in memory)."""
+        x0, x1, x2 = x[k, 0, p, q], x[k, 1, p, q], x[k, 2, p, q]
+        y0, y1, y2 = y[k, 0, p, q], y[k, 1, p, q], y[k, 2, p, q]
         return (
             x1.real * y2.real + x1.imag * y2.imag - (x2.real * y1.real + x2.imag * y1.imag),
             x2.real * y0.real + x2.imag * y0.imag - (x0.real * y2.real + x0.imag * y2.imag),
@@ -102,12 +103,19 @@ def _compile() -> tuple[object, object]:
     return berry, moment
 
 
+def _k_major(x: np.ndarray) -> np.ndarray:
+    """(3, N, ...) -> (N, 3, ...) C-contiguous: a view, no copy, for the band matrices of
+    :class:`~qgmag.bands.engine.BandData` (``np.matmul`` of (N, ...) eigenvectors with
+    (3, N, ...) blocks stores k outermost); a copy otherwise."""
+    return np.ascontiguousarray(np.moveaxis(x, 0, 1))
+
+
 def berry_pairs(v: ComplexArray, a: ComplexArray, inv: FloatArray) -> FloatArray:
     """Σ_{l>n} 2 inv_nl T_nl - Σ_{l<n} 2 inv_ln T_ln (3, N, n_w), Å², from V, Ā
     (3, N, n_w, n) and inv (N, n_w, n) (module docstring)."""
     berry, _ = _kernels()
     out = np.zeros((3, *inv.shape[:2]))
-    berry(np.ascontiguousarray(v), np.ascontiguousarray(a), np.ascontiguousarray(inv), out)
+    berry(_k_major(v), _k_major(a), np.ascontiguousarray(inv), out)
     return out
 
 
@@ -119,7 +127,8 @@ def moment_pairs(
     _, moment = _kernels()
     out = np.zeros((3, *inv.shape[:2]))
     moment(
-        *(np.ascontiguousarray(x) for x in (v, a, g, inv, energy)),
+        *(_k_major(x) for x in (v, a, g)),
+        *(np.ascontiguousarray(x) for x in (inv, energy)),
         out,
     )
     return out
