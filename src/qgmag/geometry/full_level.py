@@ -32,6 +32,7 @@ import numpy as np
 from qgmag.bands.engine import BandData
 from qgmag.geometry import pair_kernels
 from qgmag.models.base import ComplexArray, FloatArray
+from qgmag.models.wannier_model import EXTERNAL_KEY
 
 _CYC = ((1, 2), (2, 0), (0, 1))
 
@@ -161,7 +162,7 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     n = bands.n_bands
     out = _moment_pair_sums(bands)
     local = bands.row_energy * bands.position_curvature_diagonal
-    out += 0.5 * (local - bands.wannier_diagonal("orbital_c"))
+    out += 0.5 * (local - _orbital_c_diagonal(bands))
     formula = getattr(bands.model, "orbital_formula", "lopez")
     lopez_centres = getattr(bands.model, "lopez_centres", None)
     if formula == "projected" or lopez_centres is not None:
@@ -180,7 +181,7 @@ def _moment_pair_sums(bands: BandData) -> FloatArray:
         return pair_kernels.moment_pairs(
             bands.velocity_matrix,
             bands.position_connection,
-            _orbital_b_dagger_rows(bands),
+            _external_blocks(bands)[0],
             bands.inverse_gap,
             bands.energy,
         )
@@ -205,6 +206,39 @@ def _connection_at(bands: BandData, centres: FloatArray) -> ComplexArray:
     u_dag = np.conj(np.swapaxes(u, -1, -2))
     moved = np.stack([np.matmul(u_dag * shift[:, a], u) for a in range(3)])
     return bands.position_connection + moved
+
+
+def _orbital_c_diagonal(bands: BandData) -> FloatArray:
+    """C̄^c_nn (3, N, n_w), eV·Å²: from :func:`_external_blocks` on the compiled route, from
+    the engine's packed diagonals (separate Fourier sums) on the numpy reference route."""
+    if PAIR_KERNEL == "numba":
+        return _external_blocks(bands)[1]
+    return bands.wannier_diagonal("orbital_c")
+
+
+def _external_blocks(bands: BandData) -> tuple[ComplexArray, FloatArray]:
+    """(G, C̄_nn) of the compiled route, computed once per chunk (cached):
+    G_nl = conj(B̄_ln) = (U_w† B(k)^† U)_nl as (N, n_w, 3[a], n) (eV·Å) and the band
+    diagonals C̄^c_nn (3, N, n_w) (eV·Å²).
+
+    One Fourier sum gives B(k)^† and the packed C (:data:`~qgmag.models.wannier_model.
+    EXTERNAL_KEY`). B(k)^† comes as the (n, 3n) matrix [B^†_x B^†_y B^†_z] per k, so the
+    three transforms are one GEMM U_w† [...] (n_w, 3n) and, its rows (p, a) stacked, one
+    GEMM with U; the diagonals are Σ_i conj(U_in) (Z U)_in for Z = C_x + i C_y and C_z
+    (real and imaginary parts: :data:`~qgmag.models.wannier_model.PACKED_KEYS`)."""
+    cache = bands.__dict__.setdefault("_pair_cache", {})
+    if "external" not in cache:
+        n, n_k, n_w = bands.n_bands, bands.n_k, bands.n_rows
+        blocks = bands.wannier_blocks(EXTERNAL_KEY)  # (5, N, n, n): a view of (N, 5 n n)
+        flat = np.moveaxis(blocks, 0, 1).reshape(n_k, 5 * n * n)
+        b_dagger = flat[:, : 3 * n * n].reshape(n_k, n, 3 * n)  # [i, (a, j)]
+        rows = np.matmul(bands._uw_dagger, b_dagger)  # (N, n_w, 3n): [p, (a, j)]
+        g = np.matmul(rows.reshape(n_k, 3 * n_w, n), bands._u).reshape(n_k, n_w, 3, n)
+        packed = flat[:, 3 * n * n :].reshape(n_k, 2, n, n)  # (C_x + i C_y, C_z)
+        uw = bands._uw
+        d = pair_kernels.column_dots(uw, np.matmul(packed, uw[:, None]))  # (N, 2, n_w)
+        cache["external"] = (g, np.stack([d[:, 0].real, d[:, 0].imag, d[:, 1].real]))
+    return cache["external"]
 
 
 def _orbital_b_dagger_rows(bands: BandData) -> ComplexArray:
