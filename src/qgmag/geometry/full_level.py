@@ -225,20 +225,59 @@ def _external_blocks(bands: BandData) -> tuple[ComplexArray, FloatArray]:
     EXTERNAL_KEY`). B(k)^† comes as the (n, 3n) matrix [B^†_x B^†_y B^†_z] per k, so the
     three transforms are one GEMM U_w† [...] (n_w, 3n) and, its rows (p, a) stacked, one
     GEMM with U; the diagonals are Σ_i conj(U_in) (Z U)_in for Z = C_x + i C_y and C_z
-    (real and imaginary parts: :data:`~qgmag.models.wannier_model.PACKED_KEYS`)."""
+    (real and imaginary parts: :data:`~qgmag.models.wannier_model.PACKED_KEYS`). Done in
+    blocks of about :data:`EXTERNAL_BLOCK_POINTS` k-points (whole mesh lines on the
+    separable route) so that the Fourier sums and products stay in cache."""
     cache = bands.__dict__.setdefault("_pair_cache", {})
     if "external" not in cache:
-        n, n_k, n_w = bands.n_bands, bands.n_k, bands.n_rows
-        blocks = bands.wannier_blocks(EXTERNAL_KEY)  # (5, N, n, n): a view of (N, 5 n n)
-        flat = np.moveaxis(blocks, 0, 1).reshape(n_k, 5 * n * n)
-        b_dagger = flat[:, : 3 * n * n].reshape(n_k, n, 3 * n)  # [i, (a, j)]
-        rows = np.matmul(bands._uw_dagger, b_dagger)  # (N, n_w, 3n): [p, (a, j)]
-        g = np.matmul(rows.reshape(n_k, 3 * n_w, n), bands._u).reshape(n_k, n_w, 3, n)
-        packed = flat[:, 3 * n * n :].reshape(n_k, 2, n, n)  # (C_x + i C_y, C_z)
-        uw = bands._uw
-        d = pair_kernels.column_dots(uw, np.matmul(packed, uw[:, None]))  # (N, 2, n_w)
+        n_k, n_w, n = bands.n_k, bands.n_rows, bands.n_bands
+        g = np.empty((n_k, n_w, 3, n), dtype=complex)
+        d = np.empty((n_k, 2, n_w), dtype=complex)
+        for lo, hi in _point_blocks(bands):
+            g[lo:hi], d[lo:hi] = _external_block(bands, lo, hi)
         cache["external"] = (g, np.stack([d[:, 0].real, d[:, 0].imag, d[:, 1].real]))
     return cache["external"]
+
+
+#: k-points per block of :func:`_external_blocks` (≈ 3 MB of Fourier sums for 18 bands)
+EXTERNAL_BLOCK_POINTS = 128
+
+
+def _point_blocks(bands: BandData) -> list[tuple[int, int]]:
+    """[lo, hi) point ranges of the chunk of about EXTERNAL_BLOCK_POINTS each, cut at mesh
+    line ends where the chunk is on a uniform mesh (the separable sums work on lines)."""
+    n_k = bands.n_k
+    if bands._mesh_range is None:
+        cuts = list(range(0, n_k, EXTERNAL_BLOCK_POINTS))
+    else:
+        mesh, start, _ = bands._mesh_range
+        line = int(mesh.counts[-1])
+        per = max(1, EXTERNAL_BLOCK_POINTS // line) * line
+        first = (-start) % line  # points up to the first line end, then whole lines
+        cuts = [0, *range(first if first else per, n_k, per)]
+    cuts = sorted(set(c for c in cuts if 0 <= c < n_k))
+    return list(zip(cuts, [*cuts[1:], n_k], strict=True))
+
+
+def _external_block(bands: BandData, lo: int, hi: int) -> tuple[ComplexArray, ComplexArray]:
+    """G (hi - lo, n_w, 3, n) and the complex packed diagonals (hi - lo, 2, n_w) of points
+    [lo, hi) of the chunk (:func:`_external_blocks`)."""
+    n, n_w, m = bands.n_bands, bands.n_rows, hi - lo
+    blocks = None
+    if bands._mesh_range is not None:
+        from qgmag.bands.grid_bloch import grid_wannier_blocks
+
+        mesh, start, _ = bands._mesh_range
+        blocks = grid_wannier_blocks(bands.model, mesh, start + lo, start + hi, EXTERNAL_KEY)
+    if blocks is None:
+        blocks = bands.model.wannier_blocks(bands.kpoints[lo:hi], EXTERNAL_KEY)
+    flat = np.moveaxis(blocks, 0, 1).reshape(m, 5 * n * n)  # a view of (m, 5 n n)
+    b_dagger = flat[:, : 3 * n * n].reshape(m, n, 3 * n)  # [i, (a, j)]
+    rows = np.matmul(bands._uw_dagger[lo:hi], b_dagger)  # (m, n_w, 3n): [p, (a, j)]
+    g = np.matmul(rows.reshape(m, 3 * n_w, n), bands._u[lo:hi]).reshape(m, n_w, 3, n)
+    packed = flat[:, 3 * n * n :].reshape(m, 2, n, n)  # (C_x + i C_y, C_z)
+    uw = bands._uw[lo:hi]
+    return g, pair_kernels.column_dots(uw, np.matmul(packed, uw[:, None]))
 
 
 def _orbital_b_dagger_rows(bands: BandData) -> ComplexArray:

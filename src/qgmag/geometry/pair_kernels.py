@@ -1,10 +1,13 @@
 """Compiled (numba) band-pair sums of the full Wannier level; the numpy forms in
 :mod:`qgmag.geometry.full_level` are the reference (tests: both equal to round-off).
 
-Both kernels loop over the pairs p = (n < l) with n a row band (a band window [0, n_w)),
-reading V, Ā (and G = conj B̄) straight from the (3, N, n_w, n) band matrices, so no
-pair arrays are gathered and every product is formed once, in registers (the numpy forms
-make ≈ 20 passes over (3, N, n_w·n) arrays: memory-bound). With (a, b, c) cyclic,
+Both pair kernels loop over the pairs p = (n < l) with n a row band (a band window
+[0, n_w)), reading V, Ā (and G = conj B̄) straight from the band matrices, so no pair
+arrays are gathered and every product is formed once, in registers (the numpy forms make
+≈ 20 passes over (3, N, n_w·n) arrays: memory-bound). V and Ā are read in the memory
+layout ``np.matmul`` gives them, k outermost ((3, N, n_w, n) arrays whose strides are
+those of (N, 3, n_w, n): passed as that view, no copy); G in the (N, n_w, 3, n) layout of
+:func:`qgmag.geometry.full_level._external_blocks`. With (a, b, c) cyclic,
 
     T^c_nl = Re[V^a_nl conj(Ā^b_nl) - V^b_nl conj(Ā^a_nl)]          (eV·Å², symmetric in n, l)
     X^c_nl = Re[V^a_nl conj(G^b_nl) - V^b_nl conj(G^a_nl)]          (eV²·Å²)
@@ -15,7 +18,9 @@ and, with inv_nl = 1/(ε_n - ε_l) (0 inside degenerate sets),
   the full-connection Berry curvature (``geometry.quantities.berry_curvature_vector``);
 * :func:`moment_pairs`: Σ_{l>n} (T'_nl + M_nl) + Σ_{l<n} (T'_ln - M_ln) (eV·Å²) with
   M_nl = -inv_nl (X_nl - ε_l T_nl) and T' = T outside degenerate sets, the pair part of
-  :func:`qgmag.geometry.full_level.external_orbital_moment`.
+  :func:`qgmag.geometry.full_level.external_orbital_moment`;
+* :func:`column_dots`: Σ_i conj(U_in) (ZU)_in, the band diagonals of U† Z U from ZU
+  (the packed C of the external moment), without the complex temporaries of numpy.
 
 Compiled on first use and cached on disk (``cache=True``): the first full-level run on a
 machine pays ≈ 2 s (import of numba + compile), later processes ≈ 1 s (import + load).
