@@ -88,13 +88,16 @@ def test_integrated_results_equal_with_either_kernel(fe, monkeypatch):
         assert np.abs(new - ref).max() <= 1e-13 * np.abs(ref).max(), name
 
 
+@pytest.mark.parametrize("block", [7, 128])
 @pytest.mark.parametrize("on_mesh", [False, True])
-def test_external_blocks_equal_separate_sums(fe, on_mesh):
+def test_external_blocks_equal_separate_sums(fe, monkeypatch, on_mesh, block):
     """One Fourier sum of B^† and packed C, stacked GEMMs and the compiled diagonal
     (full_level._external_blocks) equal the separate sums and transforms of the engine:
     G = U_w† B(k)^† U and C̄_nn = Re diag(U† C U), on the direct route and on the
-    separable route of a uniform mesh."""
+    separable route of a uniform mesh, in blocks of points (cut at mesh-line ends)."""
     from qgmag.kspace.mesh import make_mesh
+
+    monkeypatch.setattr(fl, "EXTERNAL_BLOCK_POINTS", block)
 
     model = fe.with_level("full")
     window = (-np.inf, E_F + 0.1)
