@@ -92,9 +92,10 @@ def test_integrated_results_equal_with_either_kernel(fe, monkeypatch):
 @pytest.mark.parametrize("on_mesh", [False, True])
 def test_external_blocks_equal_separate_sums(fe, monkeypatch, on_mesh, block):
     """One Fourier sum of B^† and packed C, stacked GEMMs and the compiled diagonal
-    (full_level._external_blocks) equal the separate sums and transforms of the engine:
-    G = U_w† B(k)^† U and C̄_nn = Re diag(U† C U), on the direct route and on the
-    separable route of a uniform mesh, in blocks of points (cut at mesh-line ends)."""
+    (full_level._external_block; _external_blocks: the same block by block) equal the
+    separate sums and transforms of the engine: G = U_w† B(k)^† U and
+    C̄_nn = Re diag(U† C U), on the direct route and on the separable route of a uniform
+    mesh, in blocks of points (cut at mesh-line ends)."""
     from qgmag.kspace.mesh import make_mesh
 
     monkeypatch.setattr(fl, "EXTERNAL_BLOCK_POINTS", block)
@@ -109,7 +110,9 @@ def test_external_blocks_equal_separate_sums(fe, monkeypatch, on_mesh, block):
     else:
         bands = BandData(model, _kpoints(model), energy_window=window)
     assert bands.windowed
-    g, c_diag = fl._external_blocks(bands)
+    g, packed = fl._external_block(bands, 0, bands.n_k)
+    c_diag = np.stack([packed[:, 0].real, packed[:, 0].imag, packed[:, 1].real])
+    assert np.abs(fl._external_blocks(bands)[1] - c_diag).max() <= 1e-13 * np.abs(c_diag).max()
     g_ref = bands._to_eigenbasis(bands.model.wannier_blocks(bands.kpoints, "orbital_b_dagger"))
     c_ref = bands.wannier_diagonal("orbital_c")
     assert np.abs(np.moveaxis(g, 2, 0) - g_ref).max() <= 1e-13 * np.abs(g_ref).max()

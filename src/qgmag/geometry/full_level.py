@@ -178,13 +178,7 @@ def _moment_pair_sums(bands: BandData) -> FloatArray:
     :func:`external_orbital_moment` (compiled kernel or the numpy reference,
     :data:`PAIR_KERNEL`)."""
     if PAIR_KERNEL == "numba":
-        return pair_kernels.moment_pairs(
-            bands.velocity_matrix,
-            bands.position_connection,
-            _external_blocks(bands)[0],
-            bands.inverse_gap,
-            bands.energy,
-        )
+        return _external_blocks(bands)[0]
     n, n_w = bands.n_bands, bands.n_rows  # a band window [0, n_w) keeps rows n < n_w
     rows, cols = _rows_pairs(bands)
     t = connection_pair_terms(bands)
@@ -216,26 +210,27 @@ def _orbital_c_diagonal(bands: BandData) -> FloatArray:
     return bands.wannier_diagonal("orbital_c")
 
 
-def _external_blocks(bands: BandData) -> tuple[ComplexArray, FloatArray]:
-    """(G, C̄_nn) of the compiled route, computed once per chunk (cached):
-    G_nl = conj(B̄_ln) = (U_w† B(k)^† U)_nl as (N, n_w, 3[a], n) (eV·Å) and the band
-    diagonals C̄^c_nn (3, N, n_w) (eV·Å²).
-
-    One Fourier sum gives B(k)^† and the packed C (:data:`~qgmag.models.wannier_model.
-    EXTERNAL_KEY`). B(k)^† comes as the (n, 3n) matrix [B^†_x B^†_y B^†_z] per k, so the
-    three transforms are one GEMM U_w† [...] (n_w, 3n) and, its rows (p, a) stacked, one
-    GEMM with U; the diagonals are Σ_i conj(U_in) (Z U)_in for Z = C_x + i C_y and C_z
-    (real and imaginary parts: :data:`~qgmag.models.wannier_model.PACKED_KEYS`). Done in
-    blocks of about :data:`EXTERNAL_BLOCK_POINTS` k-points (whole mesh lines on the
-    separable route) so that the Fourier sums and products stay in cache."""
+def _external_blocks(bands: BandData) -> tuple[FloatArray, FloatArray]:
+    """(pair sums, C̄_nn) of the compiled route, computed once per chunk (cached): the pair
+    part of :func:`_moment_pair_sums` and the band diagonals C̄^c_nn, both (3, N, n_w)
+    (eV·Å²), block by block of about :data:`EXTERNAL_BLOCK_POINTS` k-points (whole mesh
+    lines on the separable route): per block the Fourier sums of B^† and C, G and the
+    diagonals (:func:`_external_block`) and the moment kernel
+    (:func:`~qgmag.geometry.pair_kernels.moment_pairs`) on it, so that they stay in
+    cache."""
     cache = bands.__dict__.setdefault("_pair_cache", {})
     if "external" not in cache:
-        n_k, n_w, n = bands.n_k, bands.n_rows, bands.n_bands
-        g = np.empty((n_k, n_w, 3, n), dtype=complex)
+        n_k, n_w = bands.n_k, bands.n_rows
+        v, a = bands.velocity_matrix, bands.position_connection
+        inv, energy = bands.inverse_gap, bands.energy
+        pairs = np.empty((3, n_k, n_w))
         d = np.empty((n_k, 2, n_w), dtype=complex)
         for lo, hi in _point_blocks(bands):
-            g[lo:hi], d[lo:hi] = _external_block(bands, lo, hi)
-        cache["external"] = (g, np.stack([d[:, 0].real, d[:, 0].imag, d[:, 1].real]))
+            g, d[lo:hi] = _external_block(bands, lo, hi)
+            pairs[:, lo:hi] = pair_kernels.moment_pairs(
+                v[:, lo:hi], a[:, lo:hi], g, inv[lo:hi], energy[lo:hi]
+            )
+        cache["external"] = (pairs, np.stack([d[:, 0].real, d[:, 0].imag, d[:, 1].real]))
     return cache["external"]
 
 
@@ -260,8 +255,15 @@ def _point_blocks(bands: BandData) -> list[tuple[int, int]]:
 
 
 def _external_block(bands: BandData, lo: int, hi: int) -> tuple[ComplexArray, ComplexArray]:
-    """G (hi - lo, n_w, 3, n) and the complex packed diagonals (hi - lo, 2, n_w) of points
-    [lo, hi) of the chunk (:func:`_external_blocks`)."""
+    """G_nl = conj(B̄_ln) = (U_w† B(k)^† U)_nl as (hi - lo, n_w, 3[a], n) (eV·Å) and the
+    packed diagonals (C̄_x + i C̄_y, C̄_z)_nn (hi - lo, 2, n_w) (eV·Å²) of the points
+    [lo, hi) of the chunk.
+
+    One Fourier sum gives B(k)^† and the packed C (:data:`~qgmag.models.wannier_model.
+    EXTERNAL_KEY`). B(k)^† comes as the (n, 3n) matrix [B^†_x B^†_y B^†_z] per k, so the
+    three transforms are one GEMM U_w† [...] (n_w, 3n) and, its rows (p, a) stacked, one
+    GEMM with U; the diagonals are Σ_i conj(U_in) (Z U)_in for Z = C_x + i C_y and C_z
+    (real and imaginary parts: :data:`~qgmag.models.wannier_model.PACKED_KEYS`)."""
     n, n_w, m = bands.n_bands, bands.n_rows, hi - lo
     blocks = None
     if bands._mesh_range is not None:
