@@ -160,9 +160,9 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     and M_nl = -(1/(ε_n - ε_l)) (X_nl - ε_l T_nl), X^c = Re[V^a conj(G^b) - V^b conj(G^a)].
     """
     n = bands.n_bands
-    out = _moment_pair_sums(bands)
     local = bands.row_energy * bands.position_curvature_diagonal
-    out += 0.5 * (local - _orbital_c_diagonal(bands))
+    out = 0.5 * (local - _orbital_c_diagonal(bands))  # a new array: the pair sums are cached
+    out += _moment_pair_sums(bands)
     formula = getattr(bands.model, "orbital_formula", "lopez")
     lopez_centres = getattr(bands.model, "lopez_centres", None)
     if formula == "projected" or lopez_centres is not None:
