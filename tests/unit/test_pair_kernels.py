@@ -140,3 +140,35 @@ def test_kernels_refuse_wrong_shapes(fe):
         pair_kernels.moment_pairs(v, a, v, inv, bands.energy)  # G must be (N, n_w, 3, n)
     with pytest.raises(ValueError, match="a has shape"):
         pair_kernels.berry_pairs(v, a[:, :2], inv)
+
+
+@pytest.mark.parametrize("block", [7, 128])
+@pytest.mark.parametrize("on_mesh", [False, True])
+def test_connection_blocks_fill_the_engine_properties(fe, monkeypatch, on_mesh, block):
+    """The compiled Berry pair route forms Ā and Ω̄_nn block by block and stores them as
+    the chunk's position_connection / position_curvature_diagonal: equal to BandData's
+    own (a fresh chunk), and the pair part equal to the kernel on BandData's Ā."""
+    from qgmag.kspace.mesh import make_mesh
+
+    monkeypatch.setattr(fl, "EXTERNAL_BLOCK_POINTS", block)
+    model = fe.with_level("full-connection")
+    window = (-np.inf, E_F + 0.1)
+    if on_mesh:
+        mesh = make_mesh(model, (6, 6, 6))
+        k, _ = mesh.chunk(10, 150)
+        make = lambda: BandData(model, k, energy_window=window, mesh_range=(mesh, 10, 150))  # noqa: E731
+    else:
+        k = _kpoints(model)
+        make = lambda: BandData(model, k, energy_window=window)  # noqa: E731
+    filled, fresh = make(), make()
+    assert fl._can_fill_connection(filled)
+    pairs = _with_kernel(monkeypatch, "numba", fl.connection_pair_curvature, filled)
+    assert "position_connection" in filled.__dict__
+    a_ref = fresh.position_connection
+    omega_ref = fresh.position_curvature_diagonal
+    assert np.abs(filled.position_connection - a_ref).max() <= 1e-13 * np.abs(a_ref).max()
+    got = filled.position_curvature_diagonal
+    assert np.abs(got - omega_ref).max() <= 1e-13 * np.abs(omega_ref).max()
+    ref = pair_kernels.berry_pairs(fresh.velocity_matrix, a_ref, fresh.inverse_gap)
+    assert np.abs(pairs - ref).max() <= 1e-13 * np.abs(ref).max()
+    assert not fl._can_fill_connection(filled)  # computed once per chunk

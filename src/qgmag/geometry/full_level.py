@@ -27,6 +27,8 @@ the convention it was built in (``model.lopez_centres``, the Wannier centres), s
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from qgmag.bands.engine import BandData
@@ -108,12 +110,61 @@ def connection_pair_curvature(bands: BandData) -> FloatArray:
     pair part of the full-connection Berry curvature (T of :func:`connection_pair_terms`;
     requires :func:`pairs_usable`)."""
     if PAIR_KERNEL == "numba":
+        if _can_fill_connection(bands):
+            return _connection_blocks(bands)
         return pair_kernels.berry_pairs(
             bands.velocity_matrix, bands.position_connection, bands.inverse_gap
         )
     rows, cols = _rows_pairs(bands)  # T_nl symmetric, 1/(ε_n - ε_l) antisymmetric
     weighted = 2.0 * pair_inverse_gap(bands) * connection_pair_terms(bands)
     return pair_sums(weighted, -weighted, rows, cols, bands.n_bands, bands.n_rows)
+
+
+#: the cached properties of BandData that :func:`_connection_blocks` fills
+_FILLED = ("position_connection", "position_curvature_diagonal")
+
+
+def _can_fill_connection(bands: BandData) -> bool:
+    """Whether :func:`_connection_blocks` applies: a full-connection chunk whose Ā and
+    Ω̄_nn are not computed yet (and are ``functools.cached_property`` of BandData)."""
+    return (
+        getattr(bands, "_connection", None) is not None
+        and getattr(bands, "_connection_curl", None) is not None
+        and "position_curvature" not in bands.__dict__
+        and all(
+            name not in bands.__dict__
+            and isinstance(getattr(type(bands), name, None), cached_property)
+            for name in _FILLED
+        )
+    )
+
+
+def _connection_blocks(bands: BandData) -> FloatArray:
+    """The Berry pair part (:func:`connection_pair_curvature`, compiled kernel), with
+    Ā = U_w† A U and Ω̄^c_nn formed on the way, block by block of about
+    :data:`EXTERNAL_BLOCK_POINTS` k-points so that each block's transforms feed the kernel
+    from cache. Ā and Ω̄_nn are stored as the chunk's ``position_connection`` and
+    ``position_curvature_diagonal`` (the same products as BandData's, in blocks; the
+    diagonals as column dots, :func:`~qgmag.geometry.pair_kernels.column_dots`)."""
+    n_k, n_w, n = bands.n_k, bands.n_rows, bands.n_bands
+    v, inv = bands.velocity_matrix, bands.inverse_gap
+    conn, curl = bands._connection, bands._connection_curl  # (3 | 2, N, n, n)
+    uw_dagger, u, uw = bands._uw_dagger, bands._u, bands._uw
+    # (3, N, n_w, n) with k outermost in memory, as np.matmul gives BandData's
+    a_bar = np.moveaxis(np.empty((n_k, 3, n_w, n), dtype=complex), 1, 0)
+    diag = np.empty((n_k, 2, n_w), dtype=complex)
+    out = np.empty((3, n_k, n_w))
+    for lo, hi in _point_blocks(bands):
+        block = a_bar[:, lo:hi]
+        np.matmul(np.matmul(uw_dagger[lo:hi], conn[:, lo:hi]), u[lo:hi], out=block)
+        zu = np.matmul(np.moveaxis(curl[:, lo:hi], 0, 1), uw[lo:hi, None])  # (m, 2, n, n_w)
+        diag[lo:hi] = pair_kernels.column_dots(uw[lo:hi], zu)
+        out[:, lo:hi] = pair_kernels.berry_pairs(v[:, lo:hi], block, inv[lo:hi])
+    bands.__dict__["position_connection"] = a_bar
+    bands.__dict__["position_curvature_diagonal"] = np.stack(
+        [diag[:, 0].real, diag[:, 0].imag, diag[:, 1].real]
+    )
+    return out
 
 
 def pair_inverse_gap(bands: BandData) -> FloatArray:
