@@ -73,6 +73,7 @@ def test_berry_kernel_equals_elementwise_sum(fe, monkeypatch):
     assert np.abs(got - expected).max() <= 1e-13 * np.abs(expected).max()
 
 
+@pytest.mark.filterwarnings("ignore:the kmesh")  # a coarse mesh on purpose (kernel equality)
 @pytest.mark.parametrize("temperature", [0.0, 300.0])
 def test_integrated_results_equal_with_either_kernel(fe, monkeypatch, temperature):
     """Also with the extrinsic kinetic orbital response at 300 K, whose integrand asks for
