@@ -6,7 +6,9 @@ Integrates one chunk (the first 641 points of the 16^3 mesh, the chunk that
 ``benchmarks/wannier_levels.py 16`` uses) of AHC + M^O + M^S at 3 μ at each level,
 interleaved, ``reps`` times (default 11), with exclusive CPU timers (time.process_time)
 around the engine's steps, and prints the fastest round of each step in µs per k-point
-(the least load-affected figure on a shared machine), grouped as in docs/real_materials.md.
+(the least load-affected figure on a shared machine), grouped as in docs/real_materials.md
+(``_external_block``, exclusive: the GEMMs of G and of the packed C with U_w, counted as
+full transforms; the compiled kernels as band-pair arithmetic).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import numpy as np
 
 import qgmag
 from qgmag.bands import engine, grid_bloch
-from qgmag.geometry import full_level
+from qgmag.geometry import full_level, pair_kernels
 from qgmag.integrate import chunk as chunk_module
 from qgmag.integrate.driver import _select_observables, build_plan
 from qgmag.kspace.mesh import make_mesh
@@ -31,9 +33,12 @@ QUANTITIES = ["anomalous_hall_conductivity", "orbital_magnetization", "spin_magn
 GROUPS = {
     "eigh": ["eigh"],
     "Fourier sums": ["separable_sum", "grid_bloch_blocks", "grid_wannier_blocks", "wannier_blocks"],
-    "full transforms U_w† X U": ["_to_eigenbasis"],
-    "diagonal transforms": ["_eigen_diagonal"],
+    "full transforms U_w† X U": ["_to_eigenbasis", "_external_block"],
+    "diagonal transforms": ["_eigen_diagonal", "column_dots"],
     "band-pair arithmetic": [
+        "berry_pairs",
+        "moment_pairs",
+        "_external_blocks",
         "_real_cross",
         "_gather_pairs",
         "pair_sums",
@@ -69,7 +74,8 @@ def _instrument() -> None:
     for owner, names in (
         (grid_bloch, ["separable_sum", "grid_bloch_blocks", "grid_wannier_blocks"]),
         (engine.BandData, ["_to_eigenbasis", "_eigen_diagonal", "wannier_blocks"]),
-        (full_level, GROUPS["band-pair arithmetic"]),
+        (full_level, [*GROUPS["band-pair arithmetic"], "_external_block"]),
+        (pair_kernels, ["berry_pairs", "moment_pairs", "column_dots"]),
     ):
         for name in names:
             if hasattr(owner, name):
@@ -112,9 +118,10 @@ def main(reps: int = 11) -> None:
             grouped["total"] = total
             for key, value in grouped.items():
                 best[level][key] = min(best[level][key], value * per_k)
-    print(f"{'CPU µs per k (fastest of ' + str(reps) + ' rounds)':40s}" + "".join(
-        f"{level:>17s}" for level in levels
-    ))
+    print(
+        f"{'CPU µs per k (fastest of ' + str(reps) + ' rounds)':40s}"
+        + "".join(f"{level:>17s}" for level in levels)
+    )
     for key in [*GROUPS, "rest", "total"]:
         print(f"{key:40s}" + "".join(f"{best[level][key]:17.1f}" for level in levels))
     base = best["tight-binding"]["total"]

@@ -27,11 +27,14 @@ the convention it was built in (``model.lopez_centres``, the Wannier centres), s
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from qgmag.bands.engine import BandData
 from qgmag.geometry import pair_kernels
 from qgmag.models.base import ComplexArray, FloatArray
+from qgmag.models.wannier_model import EXTERNAL_KEY
 
 _CYC = ((1, 2), (2, 0), (0, 1))
 
@@ -107,12 +110,61 @@ def connection_pair_curvature(bands: BandData) -> FloatArray:
     pair part of the full-connection Berry curvature (T of :func:`connection_pair_terms`;
     requires :func:`pairs_usable`)."""
     if PAIR_KERNEL == "numba":
+        if _can_fill_connection(bands):
+            return _connection_blocks(bands)
         return pair_kernels.berry_pairs(
             bands.velocity_matrix, bands.position_connection, bands.inverse_gap
         )
     rows, cols = _rows_pairs(bands)  # T_nl symmetric, 1/(ε_n - ε_l) antisymmetric
     weighted = 2.0 * pair_inverse_gap(bands) * connection_pair_terms(bands)
     return pair_sums(weighted, -weighted, rows, cols, bands.n_bands, bands.n_rows)
+
+
+#: the cached properties of BandData that :func:`_connection_blocks` fills
+_FILLED = ("position_connection", "position_curvature_diagonal")
+
+
+def _can_fill_connection(bands: BandData) -> bool:
+    """Whether :func:`_connection_blocks` applies: a full-connection chunk whose Ā and
+    Ω̄_nn are not computed yet (and are ``functools.cached_property`` of BandData)."""
+    return (
+        getattr(bands, "_connection", None) is not None
+        and getattr(bands, "_connection_curl", None) is not None
+        and "position_curvature" not in bands.__dict__
+        and all(
+            name not in bands.__dict__
+            and isinstance(getattr(type(bands), name, None), cached_property)
+            for name in _FILLED
+        )
+    )
+
+
+def _connection_blocks(bands: BandData) -> FloatArray:
+    """The Berry pair part (:func:`connection_pair_curvature`, compiled kernel), with
+    Ā = U_w† A U and Ω̄^c_nn formed on the way, block by block of about
+    :data:`EXTERNAL_BLOCK_POINTS` k-points so that each block's transforms feed the kernel
+    from cache. Ā and Ω̄_nn are stored as the chunk's ``position_connection`` and
+    ``position_curvature_diagonal`` (the same products as BandData's, in blocks; the
+    diagonals as column dots, :func:`~qgmag.geometry.pair_kernels.column_dots`)."""
+    n_k, n_w, n = bands.n_k, bands.n_rows, bands.n_bands
+    v, inv = bands.velocity_matrix, bands.inverse_gap
+    conn, curl = bands._connection, bands._connection_curl  # (3 | 2, N, n, n)
+    uw_dagger, u, uw = bands._uw_dagger, bands._u, bands._uw
+    # (3, N, n_w, n) with k outermost in memory, as np.matmul gives BandData's
+    a_bar = np.moveaxis(np.empty((n_k, 3, n_w, n), dtype=complex), 1, 0)
+    diag = np.empty((n_k, 2, n_w), dtype=complex)
+    out = np.empty((3, n_k, n_w))
+    for lo, hi in _point_blocks(bands):
+        block = a_bar[:, lo:hi]
+        np.matmul(np.matmul(uw_dagger[lo:hi], conn[:, lo:hi]), u[lo:hi], out=block)
+        zu = np.matmul(np.moveaxis(curl[:, lo:hi], 0, 1), uw[lo:hi, None])  # (m, 2, n, n_w)
+        diag[lo:hi] = pair_kernels.column_dots(uw[lo:hi], zu)
+        out[:, lo:hi] = pair_kernels.berry_pairs(v[:, lo:hi], block, inv[lo:hi])
+    bands.__dict__["position_connection"] = a_bar
+    bands.__dict__["position_curvature_diagonal"] = np.stack(
+        [diag[:, 0].real, diag[:, 0].imag, diag[:, 1].real]
+    )
+    return out
 
 
 def pair_inverse_gap(bands: BandData) -> FloatArray:
@@ -159,9 +211,9 @@ def external_orbital_moment(bands: BandData) -> FloatArray:
     and M_nl = -(1/(ε_n - ε_l)) (X_nl - ε_l T_nl), X^c = Re[V^a conj(G^b) - V^b conj(G^a)].
     """
     n = bands.n_bands
-    out = _moment_pair_sums(bands)
     local = bands.row_energy * bands.position_curvature_diagonal
-    out += 0.5 * (local - bands.wannier_diagonal("orbital_c"))
+    out = 0.5 * (local - _orbital_c_diagonal(bands))  # a new array: the pair sums are cached
+    out += _moment_pair_sums(bands)
     formula = getattr(bands.model, "orbital_formula", "lopez")
     lopez_centres = getattr(bands.model, "lopez_centres", None)
     if formula == "projected" or lopez_centres is not None:
@@ -177,13 +229,7 @@ def _moment_pair_sums(bands: BandData) -> FloatArray:
     :func:`external_orbital_moment` (compiled kernel or the numpy reference,
     :data:`PAIR_KERNEL`)."""
     if PAIR_KERNEL == "numba":
-        return pair_kernels.moment_pairs(
-            bands.velocity_matrix,
-            bands.position_connection,
-            _orbital_b_dagger_rows(bands),
-            bands.inverse_gap,
-            bands.energy,
-        )
+        return _external_blocks(bands)[0]
     n, n_w = bands.n_bands, bands.n_rows  # a band window [0, n_w) keeps rows n < n_w
     rows, cols = _rows_pairs(bands)
     t = connection_pair_terms(bands)
@@ -205,6 +251,86 @@ def _connection_at(bands: BandData, centres: FloatArray) -> ComplexArray:
     u_dag = np.conj(np.swapaxes(u, -1, -2))
     moved = np.stack([np.matmul(u_dag * shift[:, a], u) for a in range(3)])
     return bands.position_connection + moved
+
+
+def _orbital_c_diagonal(bands: BandData) -> FloatArray:
+    """C̄^c_nn (3, N, n_w), eV·Å²: from :func:`_external_blocks` on the compiled route, from
+    the engine's packed diagonals (separate Fourier sums) on the numpy reference route."""
+    if PAIR_KERNEL == "numba":
+        return _external_blocks(bands)[1]
+    return bands.wannier_diagonal("orbital_c")
+
+
+def _external_blocks(bands: BandData) -> tuple[FloatArray, FloatArray]:
+    """(pair sums, C̄_nn) of the compiled route, computed once per chunk (cached): the pair
+    part of :func:`_moment_pair_sums` and the band diagonals C̄^c_nn, both (3, N, n_w)
+    (eV·Å²), block by block of about :data:`EXTERNAL_BLOCK_POINTS` k-points (whole mesh
+    lines on the separable route): per block the Fourier sums of B^† and C, G and the
+    diagonals (:func:`_external_block`) and the moment kernel
+    (:func:`~qgmag.geometry.pair_kernels.moment_pairs`) on it, so that they stay in
+    cache."""
+    cache = bands.__dict__.setdefault("_pair_cache", {})
+    if "external" not in cache:
+        n_k, n_w = bands.n_k, bands.n_rows
+        v, a = bands.velocity_matrix, bands.position_connection
+        inv, energy = bands.inverse_gap, bands.energy
+        pairs = np.empty((3, n_k, n_w))
+        d = np.empty((n_k, 2, n_w), dtype=complex)
+        for lo, hi in _point_blocks(bands):
+            g, d[lo:hi] = _external_block(bands, lo, hi)
+            pairs[:, lo:hi] = pair_kernels.moment_pairs(
+                v[:, lo:hi], a[:, lo:hi], g, inv[lo:hi], energy[lo:hi]
+            )
+        cache["external"] = (pairs, np.stack([d[:, 0].real, d[:, 0].imag, d[:, 1].real]))
+    return cache["external"]
+
+
+#: k-points per block of :func:`_external_blocks` (≈ 3 MB of Fourier sums for 18 bands)
+EXTERNAL_BLOCK_POINTS = 128
+
+
+def _point_blocks(bands: BandData) -> list[tuple[int, int]]:
+    """[lo, hi) point ranges of the chunk of about EXTERNAL_BLOCK_POINTS each, cut at mesh
+    line ends where the chunk is on a uniform mesh (the separable sums work on lines)."""
+    n_k = bands.n_k
+    if bands._mesh_range is None:
+        cuts = list(range(0, n_k, EXTERNAL_BLOCK_POINTS))
+    else:
+        mesh, start, _ = bands._mesh_range
+        line = int(mesh.counts[-1])
+        per = max(1, EXTERNAL_BLOCK_POINTS // line) * line
+        first = (-start) % line  # points up to the first line end, then whole lines
+        cuts = [0, *range(first if first else per, n_k, per)]
+    cuts = sorted(set(c for c in cuts if 0 <= c < n_k))
+    return list(zip(cuts, [*cuts[1:], n_k], strict=True))
+
+
+def _external_block(bands: BandData, lo: int, hi: int) -> tuple[ComplexArray, ComplexArray]:
+    """G_nl = conj(B̄_ln) = (U_w† B(k)^† U)_nl as (hi - lo, n_w, 3[a], n) (eV·Å) and the
+    packed diagonals (C̄_x + i C̄_y, C̄_z)_nn (hi - lo, 2, n_w) (eV·Å²) of the points
+    [lo, hi) of the chunk.
+
+    One Fourier sum gives B(k)^† and the packed C (:data:`~qgmag.models.wannier_model.
+    EXTERNAL_KEY`). B(k)^† comes as the (n, 3n) matrix [B^†_x B^†_y B^†_z] per k, so the
+    three transforms are one GEMM U_w† [...] (n_w, 3n) and, its rows (p, a) stacked, one
+    GEMM with U; the diagonals are Σ_i conj(U_in) (Z U)_in for Z = C_x + i C_y and C_z
+    (real and imaginary parts: :data:`~qgmag.models.wannier_model.PACKED_KEYS`)."""
+    n, n_w, m = bands.n_bands, bands.n_rows, hi - lo
+    blocks = None
+    if bands._mesh_range is not None:
+        from qgmag.bands.grid_bloch import grid_wannier_blocks
+
+        mesh, start, _ = bands._mesh_range
+        blocks = grid_wannier_blocks(bands.model, mesh, start + lo, start + hi, EXTERNAL_KEY)
+    if blocks is None:
+        blocks = bands.model.wannier_blocks(bands.kpoints[lo:hi], EXTERNAL_KEY)
+    flat = np.moveaxis(blocks, 0, 1).reshape(m, 5 * n * n)  # a view of (m, 5 n n)
+    b_dagger = flat[:, : 3 * n * n].reshape(m, n, 3 * n)  # [i, (a, j)]
+    rows = np.matmul(bands._uw_dagger[lo:hi], b_dagger)  # (m, n_w, 3n): [p, (a, j)]
+    g = np.matmul(rows.reshape(m, 3 * n_w, n), bands._u[lo:hi]).reshape(m, n_w, 3, n)
+    packed = flat[:, 3 * n * n :].reshape(m, 2, n, n)  # (C_x + i C_y, C_z)
+    uw = bands._uw[lo:hi]
+    return g, pair_kernels.column_dots(uw, np.matmul(packed, uw[:, None]))
 
 
 def _orbital_b_dagger_rows(bands: BandData) -> ComplexArray:

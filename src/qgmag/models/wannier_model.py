@@ -47,11 +47,21 @@ TIGHT_BINDING_ONLY = (
 #: diag(U† X_x U) + i diag(U† X_y U) with both diagonals real (X Hermitian), so one Fourier
 #: sum and one transform give two diagonals (BandData.wannier_diagonal)
 PACKED_KEYS = {"spin_packed": "spin", "orbital_c_packed": "orbital_c"}
+#: one Fourier sum for the external orbital terms (:mod:`qgmag.geometry.full_level`): the
+#: columns of B(k)^† with the Cartesian component between row and column index, (i, a, j),
+#: so that B(k)^† is the (n, 3n) matrix [B^†_x B^†_y B^†_z] of one GEMM U_w† [...], then
+#: the packed C (C_x + i C_y, C_z); (5, N, n, n) as a (N, n, 3, n) + (N, 2, n, n) buffer
+EXTERNAL_KEY = "orbital_external"
 
 
 def _pack(x: ComplexArray) -> ComplexArray:
     """(..., 3, m) Cartesian components -> (..., 2, m): (x_x + i x_y, x_z)."""
     return np.stack([x[..., 0, :] + 1j * x[..., 1, :], x[..., 2, :]], axis=-2)
+
+
+def _component_middle(x: ComplexArray, n: int) -> ComplexArray:
+    """(rows, 3 n n) columns in (a, i, j) order -> (rows, 3 n n) in (i, a, j) order."""
+    return x.reshape(x.shape[0], 3, n, n).transpose(0, 2, 1, 3).reshape(x.shape[0], -1)
 
 
 def model_level(model: Any) -> str:
@@ -220,6 +230,13 @@ class WannierModel(TightBindingModel):
         cached = self.__dict__.get(cache)
         if cached is not None:
             return cached
+        if key == EXTERNAL_KEY:  # same trig rows for B^† and C: concatenate the columns
+            b_dag = self._extra_stack("orbital_b_dagger").view(complex)
+            c_packed = self._extra_stack("orbital_c_packed").view(complex)
+            stacked = np.concatenate([_component_middle(b_dag, self.n_bands), c_packed], axis=1)
+            stacked = np.ascontiguousarray(stacked).view(float)
+            object.__setattr__(self, cache, stacked)
+            return stacked
         if key in PACKED_KEYS:  # the trig rows are real: pack the complex columns
             base = self._extra_stack(PACKED_KEYS[key]).view(complex)
             n2 = self.n_bands**2
@@ -271,6 +288,19 @@ class WannierModel(TightBindingModel):
         cached = self.__dict__.get(cache)
         if cached is not None:
             return cached
+        if key == EXTERNAL_KEY:  # C's rows (one R per ±R pair, partner X^†) in B's R order
+            rs, b_dag = self.grid_wannier_terms("orbital_b_dagger")
+            rs_c, c_packed = self.grid_wannier_terms("orbital_c_packed")
+            where = {tuple(v): r for r, v in enumerate(rs.tolist())}
+            order = np.array([where[tuple(v)] for v in rs_c.tolist()])
+            if rs_c.shape[0] != rs.shape[0] or np.unique(order).size != order.size:
+                raise ModelError(f"model {self.name!r}: the R list is not closed under -R.")
+            c_rows = np.empty_like(c_packed)
+            c_rows[order] = c_packed
+            y = np.concatenate([_component_middle(b_dag, self.n_bands), c_rows], axis=1)
+            out = (rs, np.ascontiguousarray(y))
+            object.__setattr__(self, cache, out)
+            return out
         if key in PACKED_KEYS:
             rs, base = self.grid_wannier_terms(PACKED_KEYS[key])
             packed = _pack(base.reshape(rs.shape[0], 3, -1))
@@ -306,7 +336,8 @@ class WannierModel(TightBindingModel):
         """Σ_R e^{ik·R} X(R) (3, N, n, n) for key "orbital_b", "orbital_b_dagger" (B(k)^†),
         "orbital_c" or "spin", in the basis of :meth:`bloch_blocks` (eigenvalues/U† X U as
         in the atomic gauge); (2, N, n, n) (X_x + i X_y, X_z) for "orbital_c_packed",
-        "spin_packed" (:data:`PACKED_KEYS`)."""
+        "spin_packed" (:data:`PACKED_KEYS`); (5, N, n, n) for :data:`EXTERNAL_KEY` (a view
+        of one (N, 5 n n) buffer: B(k)^† as (N, n, 3, n), then the packed C)."""
         k = as_kpoints(kpoints, self.dim)
         n = self.n_bands
         idx, _ = self._half_r()
