@@ -62,7 +62,8 @@ def _spin(model, temperature):
 def test_spin_magnetization_in_the_gap_is_zero_to_round_off(default, symmetric, temperature):
     """Exact identity: for Θ H Θ⁻¹ = H and Θ S Θ⁻¹ = −S the per-k spin sums at k and −k
     cancel on a mesh closed under k -> -k, so M^S = 0 to round-off (< 1e-13 μB/cell;
-    measured ≤ 2.5e-16); the file as read gives its own T breaking, ~5e-6 μB/cell."""
+    measured ≤ 1.9e-16); the file as read gives its own T breaking, (3.5e-7, 2.4e-6,
+    −1.06e-5) μB/cell."""
     _, broken = _spin(default, temperature)
     ds, exact = _spin(symmetric, temperature)
     assert np.max(np.abs(broken)) > 1e-6
@@ -108,7 +109,7 @@ def test_the_model_is_exactly_time_reversal_symmetric(default, symmetric):
 def test_band_energies_move_by_at_most_the_recorded_bound(default, symmetric):
     """Weyl's inequality: |ε_n(H_sym(k)) − ε_n(H(k))| ≤ ‖H_sym(k) − H(k)‖₂ ≤
     Σ_R ‖ΔH(R)‖₂ = band_shift_bound_eV at every k (the mean centres only conjugate H(k) by
-    a diagonal phase). Measured on 8³ + 200 random k: 1.1e-4 eV of a bound 2.1e-3 eV; the
+    a diagonal phase). Measured on 8³ + 200 random k: 7.6e-5 eV of a bound 2.1e-3 eV; the
     shift is also below the removed breaking max |ΔH| = 1.45e-4 eV here."""
     rng = np.random.default_rng(11)
     frac = np.stack(np.meshgrid(*[np.arange(8) / 8] * 3, indexing="ij"), -1).reshape(-1, 3)
@@ -151,7 +152,7 @@ def test_same_model_as_the_earlier_order(shared_data, default, symmetric):
     test applied it once, after averaging. With the same Θ the two orders give the same
     model to round-off (folding back onto the grid is exact). The earlier code fitted Θ to
     the file as written instead of the model in use: that changes H_sym by less than the
-    removed breaking (measured 4e-5 eV) and leaves M^S zero."""
+    removed breaking (measured 1.6e-6 eV vs 1.45e-4) and leaves M^S zero (2.4e-16)."""
     as_written = _gaas(shared_data, spin_pairs=PAIRS, minimal_distance=False)
     same_fit = pair_operator(fit_time_reversal(default.hopping_matrices))
     earlier = _earlier_construction(as_written, same_fit)
