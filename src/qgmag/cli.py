@@ -476,6 +476,13 @@ def info(
         str | None,
         typer.Option("--mp-grid", help="_tb.dat/_hr.dat: ab-initio mesh of the rule, e.g. 2,2,2."),
     ] = None,
+    time_reversal: Annotated[
+        str | None,
+        typer.Option(
+            "--time-reversal",
+            help="_tb.dat/_hr.dat: as-read, or symmetrize (exactly time-reversal symmetric).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Summary of a Wannier90 model: lattice, orbitals, R-vectors, hermiticity, spin."""
@@ -496,6 +503,15 @@ def info(
             kwargs["lattice"] = lattice
         kwargs.update(_run_options(spin_pairs, level, scheme, phase_centres, orbital_formula))
         kwargs.update(_minimal_distance_options(minimal_distance, mp_grid))
+        if time_reversal is not None:
+            from qgmag.config.schema import TIME_REVERSAL
+
+            if time_reversal not in TIME_REVERSAL:
+                raise ConfigError(
+                    f"--time-reversal {time_reversal!r} is not allowed; choose from "
+                    f"{list(TIME_REVERSAL)}."
+                )
+            kwargs["time_reversal"] = time_reversal
         summary = qgmag.model_info(file, **kwargs)
     if json_out:
         _json_dump(json.loads(json.dumps(summary, default=str)))

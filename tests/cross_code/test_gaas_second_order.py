@@ -5,7 +5,6 @@ read_wannier90 applies by default: minimal_distance="auto")."""
 
 from __future__ import annotations
 
-import dataclasses
 import warnings
 
 import numpy as np
@@ -14,8 +13,6 @@ import pytest
 import qgmag
 from qgmag.bands.engine import BandData
 from qgmag.io.tb_mdrs import minimal_distance_model
-from qgmag.io.time_reversal import fit_time_reversal
-from qgmag.models.tight_binding import TightBindingModel
 from qgmag.symmetry.detect import symmetry_violations
 from qgmag.symmetry.operations import lattice_candidates
 
@@ -46,41 +43,13 @@ def mdrs(shared_data):
     return _read(shared_data)
 
 
-def _tb(model, positions, vectors, matrices, spin):
-    return TightBindingModel.from_arrays(
-        model.lattice,
-        positions,
-        vectors,
-        matrices,
-        spin,
-        gauge="atomic",
-        positions_outside_cell=True,
-    )
-
-
 @pytest.fixture(scope="module")
-def exact_t(raw):
-    return exactly_symmetric(raw)
-
-
-def exactly_symmetric(raw):
-    """The minimal-distance model made exactly time-reversal symmetric in the atomic
-    gauge: Θ = U K fitted to the file, U restricted to the Kramers pairs (the fitted U
-    mixes orbitals at different centres at 2.5e-5, which breaks T of the velocities),
-    partners placed at their mean centre, H(R) symmetrized, S made T-odd."""
-    fit = fit_time_reversal(raw.hopping_matrices)
-    u = np.asarray(fit.operator)
-    mask = np.zeros(u.shape, dtype=bool)
-    for a, b in fit.pairs:
-        mask[a, b] = mask[b, a] = True
-    w, _, vh = np.linalg.svd(np.where(mask, u, 0.0))
-    pair_fit = dataclasses.replace(fit, operator=w @ vh)
-    pos = np.array(raw.positions, dtype=float)
-    for a, b in fit.pairs:
-        pos[a] = pos[b] = 0.5 * (pos[a] + pos[b])
-    avg = _tb(raw, pos, raw.hopping_vectors, raw.hopping_matrices, pair_fit.odd_part(raw.spin))
-    m = minimal_distance_model(avg, MP_GRID)
-    return _tb(m, m.positions, m.hopping_vectors, pair_fit.symmetrize(m.hopping_matrices), m.spin)
+def exact_t(shared_data):
+    """The default read made exactly time-reversal symmetric by the reader
+    (time_reversal="symmetrize": qgmag.io.time_reversal.time_reversal_symmetric_model,
+    formerly this module's exactly_symmetric; tests/cross_code/test_gaas_time_reversal.py
+    checks it is the same model)."""
+    return _read(shared_data, time_reversal="symmetrize")
 
 
 def test_minimal_distance_model_is_the_reader_option(raw, mdrs):

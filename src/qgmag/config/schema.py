@@ -31,6 +31,7 @@ RUN_LEVELS = LEVELS
 RUN_SCHEMES = SCHEMES
 PHASE_CENTRES = ("wannier-centres", "origin")
 MINIMAL_DISTANCE = ("auto", True, False)
+TIME_REVERSAL = ("as-read", "symmetrize")
 PLOT_FORMATS = ("png", "pdf", "svg")
 #: band-resolved quantities (of qgmag.band_geometry) that [bands]/[map] can plot
 BAND_PLOT_QUANTITIES = tuple(q for q in BAND_QUANTITIES if q not in _NOT_PLOTTABLE)
@@ -102,6 +103,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
             None,
             "Wannier90 files: ab-initio mesh for `minimal_distance` (default: `mp_grid` of the "
             "`.win` beside the file, else, for `auto`, the mesh of the R list)",
+        ),
+        "time_reversal": Key(
+            "string",
+            "as-read",
+            "Wannier90 files: `as-read` (H(R) as in the file) or `symmetrize` (made exactly "
+            "time-reversal symmetric; refused for a magnetic model)",
+            TIME_REVERSAL,
         ),
         "spin_pairs": Key(
             "string or array of [up, down]",
@@ -281,7 +289,7 @@ SCHEMA: dict[str, dict[str, Key]] = {
 #: reader keys of Wannier90 runs only, and of tight-binding files only
 RUN_KEYS = ("level", "scheme", "phase_centres", "orbital_formula")
 TB_FILE_KEYS = ("lattice", "positions", "spinor_ordering", "berry_connection",
-                "hermitian_tolerance", "minimal_distance", "mp_grid")
+                "hermitian_tolerance", "minimal_distance", "mp_grid", "time_reversal")
 READER_KEYS = (
     "lattice",
     "positions",
@@ -292,6 +300,7 @@ READER_KEYS = (
     "hermitian_tolerance",
     "minimal_distance",
     "mp_grid",
+    "time_reversal",
     "spin_pairs",
     *RUN_KEYS,
 )

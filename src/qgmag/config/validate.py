@@ -25,6 +25,7 @@ from qgmag.config.schema import (
     SCHEMA,
     SPINOR_ORDERINGS,
     TB_FILE_KEYS,
+    TIME_REVERSAL,
     BandsConfig,
     ComputeConfig,
     MapConfig,
@@ -253,6 +254,10 @@ def _model_config(table: dict[str, Any]) -> ModelConfig:
                 f"[2, 2, 2]); got {value!r}."
             )
         reader["mp_grid"] = tuple(_int(x, f"{where}[{i}]", minimum=1) for i, x in enumerate(value))
+    if "time_reversal" in table:
+        reader["time_reversal"] = _str(
+            table["time_reversal"], _where("model", "time_reversal"), TIME_REVERSAL
+        )
     return ModelConfig(file=file, reader=reader)
 
 

@@ -334,6 +334,7 @@ def read_wannier90(
     orbital_formula: str = "lopez",
     minimal_distance: bool | str = "auto",
     mp_grid: ArrayLike | None = None,
+    time_reversal: str = "as-read",
 ) -> TightBindingModel:
     """Read a Wannier90 run (``seedname.chk``) or a ``_tb.dat`` / ``_hr.dat`` file as a model.
 
@@ -401,6 +402,15 @@ def read_wannier90(
     mp_grid : (N1, N2, N3) ab-initio mesh for the rule (default: ``mp_grid`` of
         ``seedname.win`` beside the file; for "auto" else the mesh whose Wigner–Seitz
         supercell the R list is).
+    time_reversal : "as-read" (default: H(R) as in the file, whose fit of a non-magnetic
+        crystal breaks time reversal slightly, GaAs_tb.dat by ~1e-3 eV, so T-odd quantities
+        of the insulator are ~1e-5 instead of 0) or "symmetrize" (the exactly
+        time-reversal-symmetric model of
+        :func:`qgmag.io.time_reversal.time_reversal_symmetric_model`: Θ fitted to H(R) and
+        restricted to its Kramers pairs, partners at their mean centre, H(R) and r(R)
+        symmetrized, spin made T-odd; a magnetic model such as Fe_tb.dat is refused).
+        ``model.parameters["time_reversal"]`` records the choice and, for "symmetrize",
+        the removed breaking max |H - H_sym| (eV) and the bound on the band shifts.
 
     Degeneracy weights ndegen(R) are divided out (files whose R list already folds them,
     all weights 1, work unchanged). Raises :class:`~qgmag.errors.WannierFormatError` for a
@@ -409,8 +419,9 @@ def read_wannier90(
     from qgmag.io.w90_reader import is_run, read_wannier90_run
     from qgmag.io.wberri_npz import is_wberri_folder, read_wberri_npz
 
+    check_time_reversal_option(time_reversal)
     if is_wberri_folder(path):
-        given = _minimal_distance_given(minimal_distance, mp_grid)
+        given = _minimal_distance_given(minimal_distance, mp_grid, time_reversal)
         if given:
             raise ModelError(
                 f"{given} apply to _tb.dat/_hr.dat files; a WannierBerri folder already holds "
@@ -427,7 +438,7 @@ def read_wannier90(
             "berry_connection": berry_connection != "tight-binding",
         }
         given = [k for k, v in extra.items() if v] + _minimal_distance_given(
-            minimal_distance, mp_grid
+            minimal_distance, mp_grid, time_reversal
         )
         if given:
             raise ModelError(
@@ -536,12 +547,13 @@ def read_wannier90(
         "energy_shift_eV": float(energy_shift),
         "hermiticity_deviation_eV": deviation,
         "minimal_distance": choice.record(),
+        "time_reversal": {"option": "as-read"},
     }
     if spin_note is not None:
         parameters["spin_note"] = spin_note
     parameters["input_sha256"] = _input_hashes(raw.path, lattice_source, centres_source, spin_note)
     try:
-        return TightBindingModel.from_arrays(
+        model = TightBindingModel.from_arrays(
             lat,
             tau,
             vectors,
@@ -557,12 +569,36 @@ def read_wannier90(
         )
     except ModelError as exc:
         raise ModelError(f"{str(raw.path)!r}: {exc}") from exc
+    if time_reversal == "symmetrize":
+        from qgmag.io.time_reversal import time_reversal_symmetric_model
+
+        model = time_reversal_symmetric_model(model)
+    return model
 
 
-def _minimal_distance_given(minimal_distance: Any, mp_grid: Any) -> list[str]:
-    """The tight-binding-file-only options minimal_distance/mp_grid that were set."""
+#: values of read_wannier90(time_reversal=...) for _tb.dat/_hr.dat files
+TIME_REVERSAL_OPTIONS = ("as-read", "symmetrize")
+
+
+def check_time_reversal_option(time_reversal: Any) -> None:
+    """One-line error for a ``time_reversal`` value that is not "as-read"/"symmetrize"."""
+    if not (isinstance(time_reversal, str) and time_reversal in TIME_REVERSAL_OPTIONS):
+        raise ModelError(
+            f"time_reversal must be one of {TIME_REVERSAL_OPTIONS} ('symmetrize' makes a "
+            f"non-magnetic model exactly time-reversal symmetric); got {time_reversal!r}."
+        )
+
+
+def _minimal_distance_given(
+    minimal_distance: Any, mp_grid: Any, time_reversal: Any = "as-read"
+) -> list[str]:
+    """The tight-binding-file-only options minimal_distance/mp_grid/time_reversal set."""
     auto = isinstance(minimal_distance, str) and minimal_distance == "auto"
-    return (["minimal_distance"] if not auto else []) + (["mp_grid"] if mp_grid is not None else [])
+    return (
+        (["minimal_distance"] if not auto else [])
+        + (["mp_grid"] if mp_grid is not None else [])
+        + (["time_reversal"] if time_reversal != "as-read" else [])
+    )
 
 
 def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict[str, Any]:
@@ -571,16 +607,18 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
     Keys: name, source, format, lattice_angstrom (None when a ``_hr.dat`` file has no
     lattice at hand), cell_volume_angstrom3, num_wann, n_R, max_hermiticity_deviation_eV
     (of the file as written, degeneracies divided out), spinor, spinor_ordering,
-    energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), degeneracies and
-    lattice_source, and for a file minimal_distance (what :func:`read_wannier90` does with
-    Wannier90's minimal-distance rule, and why). For a file, ``read_kwargs`` may give
-    ``lattice``, ``spinor_ordering`` (default "auto"), ``energy_shift``, ``name``,
-    ``minimal_distance`` and ``mp_grid`` as in :func:`read_wannier90`; the file is
-    summarized without building a model, so a ``_hr.dat`` without lattice still works (n_R
-    and the energy window are those of the file as written).
+    energy_window_k0_eV ([min, max] of the eigenvalues of H(k=0), eV), degeneracies,
+    lattice_source, time_reversal, and for a file minimal_distance (what
+    :func:`read_wannier90` does with Wannier90's minimal-distance rule, and why). For a
+    file, ``read_kwargs`` may give ``lattice``, ``spinor_ordering`` (default "auto"),
+    ``energy_shift``, ``name``, ``minimal_distance``, ``mp_grid`` and ``time_reversal`` as
+    in :func:`read_wannier90`. The file is summarized without building a model, so a
+    ``_hr.dat`` without lattice still works (n_R and the energy window are those of the
+    file as written), except with ``spin_pairs`` or ``time_reversal="symmetrize"`` (the
+    removed breaking is a property of the model), which build it.
     """
     run_keys = {"level", "scheme", "phase_centres", "orbital_formula"}
-    tb_keys = {"minimal_distance", "mp_grid"}
+    tb_keys = {"minimal_distance", "mp_grid", "time_reversal"}
     allowed = {
         "lattice",
         "spinor_ordering",
@@ -600,8 +638,11 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
         keep = ("energy_shift", "name", "spin_pairs", *run_keys, *tb_keys)  # tb_keys: refused
         kwargs = {k: v for k, v in read_kwargs.items() if k in keep}
         source = read_wannier90(source, **kwargs)
-    elif not isinstance(source, TightBindingModel) and "spin_pairs" in read_kwargs:
-        kwargs = {k: v for k, v in read_kwargs.items() if k != "spinor_ordering"}
+    elif not isinstance(source, TightBindingModel) and (
+        "spin_pairs" in read_kwargs or read_kwargs.get("time_reversal", "as-read") != "as-read"
+    ):
+        drop = "spinor_ordering" if "spin_pairs" in read_kwargs else None
+        kwargs = {k: v for k, v in read_kwargs.items() if k != drop}
         source = read_wannier90(source, **kwargs)  # level= etc. are refused there
     if isinstance(source, TightBindingModel):
         model = source
@@ -634,6 +675,7 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
             },
             **({"scheme": par["scheme"]} if "scheme" in par else {}),
             **({"minimal_distance": par["minimal_distance"]} if "minimal_distance" in par else {}),
+            **({"time_reversal": par["time_reversal"]} if "time_reversal" in par else {}),
         }
     if set(read_kwargs) & run_keys:
         raise ModelError(
@@ -680,4 +722,5 @@ def model_info(source: PathLike | TightBindingModel, **read_kwargs: Any) -> dict
         "lattice_source": lattice_source,
         "has_position_matrices": raw.position is not None,
         "minimal_distance": minimal,
+        "time_reversal": {"option": "as-read"},
     }
