@@ -41,10 +41,14 @@ import hashlib
 import io
 import json
 import os
+import signal
 import tempfile
+import threading
 import time
 import warnings
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -191,8 +195,48 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM until the block is done, then deliver them.
+
+    An exception raised by a signal handler inside ``np.savez`` leaves its zip writer
+    half-closed, and its cleanup then fails with a ValueError that hides the interrupt
+    (seen as a traceback instead of exit 130 when SIGTERM hit a checkpoint write). The
+    write is short; the signal is acted on right after it, with the handler it was meant
+    for. Only the main thread can set handlers: elsewhere the block runs as is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[tuple[int, Any]] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        pending.append((signum, frame))
+
+    previous = {sig: signal.signal(sig, hold) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum, frame in pending[:1]:
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
+
+
 def write_atomic(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
-    """Write the archive to a temporary file beside ``path``, fsync, rename over ``path``."""
+    """Write the archive to a temporary file beside ``path``, fsync, rename over ``path``.
+
+    SIGINT/SIGTERM arriving during the write are delivered after it (the file is then
+    complete and the interrupt reaches the run as usual)."""
+    with _signals_deferred():
+        _write_atomic(path, meta, arrays)
+
+
+def _write_atomic(path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
     meta_text = json.dumps(meta, sort_keys=True)
     payload = {
         "meta": np.array(meta_text),

@@ -68,3 +68,38 @@ def test_results_and_checkpoints_get_the_users_umask(tmp_path, umask):
         assert _mode(ck) == 0o666 & ~umask
     finally:
         os.umask(old)
+
+
+def test_signal_during_a_checkpoint_write_is_delivered_after_it(tmp_path, monkeypatch):
+    """SIGTERM inside np.savez used to leave the zip writer half-closed, and its cleanup
+    raised a ValueError instead of the interrupt (a traceback, not exit 130). Now the
+    signal waits for the write: the file is complete and the handler's exception follows."""
+    import signal
+
+    import numpy as np
+
+    from qgmag import checkpoint
+
+    real_savez = np.savez
+    seen = []
+
+    def savez_hit_by_sigterm(fh, **payload):
+        signal.raise_signal(signal.SIGTERM)  # arrives mid-write
+        seen.append("still writing")
+        real_savez(fh, **payload)
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    monkeypatch.setattr(checkpoint.np, "savez", savez_hit_by_sigterm)
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        path = tmp_path / "run.qgck"
+        with pytest.raises(KeyboardInterrupt):
+            checkpoint.write_atomic(path, {"format": checkpoint.FORMAT}, {"a": np.arange(3.0)})
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert seen == ["still writing"]
+    assert checkpoint.is_checkpoint_file(path)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert [p.name for p in tmp_path.iterdir()] == ["run.qgck"]  # no temporary left
