@@ -73,3 +73,12 @@ def haldane_config(tmp_path: Path) -> Path:
 @pytest.fixture
 def cubic_tb(tmp_path: Path) -> Path:
     return write_cubic_tb(tmp_path / "cubic_tb.dat")
+
+
+@pytest.fixture(scope="module")
+def gaas_tb(shared_data: Path) -> Path:
+    """GaAs_tb.dat from ../shared/data (skipped where the data are not beside the repo)."""
+    path = shared_data / "GaAs" / "GaAs_tb.dat"
+    if not path.is_file():
+        pytest.skip(f"{path} not available")
+    return path

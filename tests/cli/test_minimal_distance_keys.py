@@ -15,14 +15,6 @@ from qgmag.errors import ConfigError
 COMPUTE = {"quantities": ["spin_magnetization"], "mu": 7.9, "kmesh": [2, 2, 2]}
 
 
-@pytest.fixture(scope="module")
-def gaas_tb(shared_data):
-    path = shared_data / "GaAs" / "GaAs_tb.dat"
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    return path
-
-
 def _cfg(model):
     return load_config(None, raw={"model": model, "compute": dict(COMPUTE)})
 

@@ -16,14 +16,6 @@ COMPUTE = {"quantities": ["spin_magnetization"], "mu": 7.9, "kmesh": [2, 2, 2]}
 PAIRS = [[0, 7], [1, 2], [3, 6], [4, 5], [8, 9], [10, 11], [12, 13], [14, 15]]
 
 
-@pytest.fixture(scope="module")
-def gaas_tb(shared_data):
-    path = shared_data / "GaAs" / "GaAs_tb.dat"
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    return path
-
-
 def _cfg(model):
     return load_config(None, raw={"model": model, "compute": dict(COMPUTE)})
 

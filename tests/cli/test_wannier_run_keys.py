@@ -25,14 +25,6 @@ def fe_chk(shared_data):
     return path
 
 
-@pytest.fixture(scope="module")
-def gaas_tb(shared_data):
-    path = shared_data / "GaAs" / "GaAs_tb.dat"
-    if not path.is_file():
-        pytest.skip(f"{path} not available")
-    return path
-
-
 def _cfg(model):
     return load_config(None, raw={"model": model, "compute": dict(COMPUTE)})
 
