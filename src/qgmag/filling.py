@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from qgmag.constants import BOLTZMANN_EV
 from qgmag.errors import QgmagError, QgmagWarning
@@ -175,6 +174,8 @@ def mu_from_filling(
     f_lo, f_hi = excess(lo), excess(hi)
     if not (f_lo < 0 < f_hi):  # pragma: no cover - n is inside (0, n_bands)
         raise QgmagError(f"could not bracket μ for {n} electrons in [{lo:.4g}, {hi:.4g}] eV.")
+    from scipy.optimize import brentq  # here, not at import: scipy.optimize is ~28 MiB
+
     return float(brentq(excess, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps))
 
 

@@ -154,3 +154,50 @@ def test_f_tensor_from_separable_pairs_equals_direct_sums(shared_data):
     u = grid._u  # W = U† ∂∂H U in the grid chunk's own eigenbasis, from the direct ∂²H
     w = np.conj(np.swapaxes(u, -1, -2)) @ direct._d2h @ u
     _assert_equal(grid.second_derivative_matrix, w, 1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::qgmag.errors.QgmagWarning")
+@pytest.mark.parametrize("path", ["Te/Te_tb.dat", "pt_antiferromagnet"])
+def test_f_tensor_compiled_row_pass_equals_its_numpy_form(shared_data, path, monkeypatch) -> None:
+    """The compiled row pass of F (geometry.magnetoelectric_kernel) and the numpy form it
+    replaces, on the same chunk: equal to round-off, with degenerate partners (Te's
+    spin-split pairs grouped at 1e-3 eV; every band of the PT antiferromagnet doubly
+    degenerate, rotated by random unitaries)."""
+    from qgmag.geometry import magnetoelectric as me
+
+    if not me.AVAILABLE:
+        pytest.skip("numba not installed")
+    if path == "pt_antiferromagnet":
+        model, tol, rot = lattice_models.pt_antiferromagnet(), 1e-6, 2
+    else:
+        model, tol, rot = _wannier(shared_data, path), 1e-3, None
+    k = _kpoints(model, 70, 13)  # more than one block of BLOCK_K points
+    bands = BandData(
+        model,
+        k,
+        need_second_derivatives=True,
+        degeneracy_tol=tol,
+        gauge_rotation=None if rot is None else np.random.default_rng(rot),
+    )
+    assert bands.degenerate_partners
+    results = {}
+    for kernel in ("numpy", "numba"):
+        monkeypatch.setattr(me, "MAGNETOELECTRIC_KERNEL", kernel)
+        results[kernel] = me.magnetoelectric_tensor(bands)
+    per_k = np.max(np.abs(results["numpy"]), axis=(0, 1, 3))
+    assert np.all(np.abs(results["numba"] - results["numpy"]) <= 1e-13 * per_k[None, None, :, None])
+
+
+def test_f_row_pass_refuses_wrong_shapes() -> None:
+    from qgmag.geometry.magnetoelectric_kernel import AVAILABLE, interband_rows
+
+    if not AVAILABLE:
+        pytest.skip("numba not installed")
+    n_k, n = 2, 4
+    z = np.zeros((n_k, n, 3, n), dtype=complex)
+    with pytest.raises(ValueError, match="kk has shape"):
+        interband_rows(z, z, z, z, np.zeros((n_k, n, 3)), np.zeros((n_k, n, n)), [])
+    bad = (np.full((n_k, n), n), np.ones((n_k, n), dtype=bool))
+    kk = np.zeros((n_k, n, 9, n), dtype=complex)
+    with pytest.raises(ValueError, match="out of range"):
+        interband_rows(z, z, kk, z, np.zeros((n_k, n, 3)), np.zeros((n_k, n, n)), [bad])

@@ -36,7 +36,12 @@ from __future__ import annotations
 import numpy as np
 
 from qgmag.bands.engine import BandData
+from qgmag.geometry.magnetoelectric_kernel import AVAILABLE, interband_rows
 from qgmag.models.base import ComplexArray, FloatArray
+
+#: "numba": the compiled row pass of :mod:`qgmag.geometry.magnetoelectric_kernel`;
+#: "numpy": the reference form (tests compare both)
+MAGNETOELECTRIC_KERNEL = "numba" if AVAILABLE else "numpy"
 
 _J = np.array([1, 2, 0])  # (i, j, r) cyclic: j and r of i = x, y, z
 _R = np.array([2, 0, 1])
@@ -152,7 +157,30 @@ def _block(
             t_abc[:, :, b, a] += wc_p[:, :, p]
     # the (v_n - v_m)/(ε_n-ε_m)³ term and the diagonal (l = m) part of the (P_D V P_D)
     # blocks: [V^r c^j - V^j c^r]/(ε_n-ε_m) with c^a_nm = v^a_n - 2 v^a_m, contracted with
-    # E^c together with the within-set partners (l ≠ m) of (P_D V P_D)
+    # E^c together with the within-set partners (l ≠ m) of (P_D V P_D) and the interband
+    # moment's K^{jr} - K^{rj}: one compiled pass (magnetoelectric_kernel) or numpy
+    if MAGNETOELECTRIC_KERNEL == "numba":
+        out = interband_rows(vp, dp, kk, ep, vel, inv, partners)  # [k, n, i, c]
+    else:
+        out = _interband_rows_numpy(vp, dp, kk, e_rows, vel, inv, partners)
+    # dipole -(1/2) ε_ilr [V^r, D^l] = -(1/2)[S^{rj} - S^{jr}] and the interband moment's
+    # (K^{jr} - K^{rj})† (together +(1/2)(S^{jr} - S^{rj})); -(1/2) ε_ilr C(∂_l V^c, E^r)
+    out += 0.5 * (s_abc[:, :, _J, _R] - s_abc[:, :, _R, _J])
+    out -= 0.5 * np.swapaxes(t_abc[:, :, :, _J, _R] - t_abc[:, :, :, _R, _J], 2, 3)
+    return np.moveaxis(out, (0, 1), (2, 3))
+
+
+def _interband_rows_numpy(
+    vp: ComplexArray,
+    dp: ComplexArray,
+    kk: ComplexArray,
+    e_rows: ComplexArray,
+    vel: FloatArray,
+    inv: FloatArray,
+    partners: list[tuple[np.ndarray, np.ndarray]],
+) -> FloatArray:
+    """The numpy reference of :func:`~qgmag.geometry.magnetoelectric_kernel.interband_rows`
+    (N, n, 3[i], 3[c]): G^i built as whole arrays, then contracted with E^c."""
     c = (vel[:, :, None, :] - 2.0 * vel[:, None, :, :]) * inv[:, :, :, None]  # (N, n, m, 3)
     c = np.ascontiguousarray(np.moveaxis(c, 3, 2))  # c^a_nm/(ε_n - ε_m) at [k, n, a, m]
     g = _partner_products(partners, dp, vp) if partners else np.zeros_like(vp)
@@ -162,9 +190,4 @@ def _block(
         g[:, :, i] -= vp[:, :, j] * c[:, :, r]
         g[:, :, i] += kk[:, :, 3 * j + r]  # the interband moment's K^{jr} - K^{rj}
         g[:, :, i] -= kk[:, :, 3 * r + j]
-    out = _dots(g, e_rows)  # [k, n, i, c]
-    # dipole -(1/2) ε_ilr [V^r, D^l] = -(1/2)[S^{rj} - S^{jr}] and the interband moment's
-    # (K^{jr} - K^{rj})† (together +(1/2)(S^{jr} - S^{rj})); -(1/2) ε_ilr C(∂_l V^c, E^r)
-    out += 0.5 * (s_abc[:, :, _J, _R] - s_abc[:, :, _R, _J])
-    out -= 0.5 * np.swapaxes(t_abc[:, :, :, _J, _R] - t_abc[:, :, :, _R, _J], 2, 3)
-    return np.moveaxis(out, (0, 1), (2, 3))
+    return _dots(g, e_rows)  # [k, n, i, c]
