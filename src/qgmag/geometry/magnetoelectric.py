@@ -36,7 +36,11 @@ from __future__ import annotations
 import numpy as np
 
 from qgmag.bands.engine import BandData
-from qgmag.geometry.magnetoelectric_kernel import AVAILABLE, interband_rows
+from qgmag.geometry.magnetoelectric_kernel import (
+    AVAILABLE,
+    commutator_rows,
+    interband_rows,
+)
 from qgmag.models.base import ComplexArray, FloatArray
 
 #: "numba": the compiled row pass of :mod:`qgmag.geometry.magnetoelectric_kernel`;
@@ -133,11 +137,14 @@ def _block(
     kk = kk.reshape(n_k, n, 9, n)
     e_rows = ep.reshape(n_k, n, 3, n)
     # S^{ab} = K^{ab} + (K^{ab})† = [V^a, D^b] (= ∂_b V^a - W^{ab}); A^i = K^{jr} - K^{rj}
-    s_ab = np.empty_like(kk)
-    np.conjugate(np.swapaxes(kk, 1, 3), out=s_ab)  # conj(K^{ab}_mn) at [k, n, ab, m]
-    s_ab += kk
-    s_abc = _dots(s_ab, e_rows).reshape(n_k, n, 3, 3, 3)  # C(S^{ab}, E^c)
-    del s_ab
+    if MAGNETOELECTRIC_KERNEL == "numba":
+        s_abc = commutator_rows(kk, e_rows).reshape(n_k, n, 3, 3, 3)  # C(S^{ab}, E^c)
+    else:
+        s_ab = np.empty_like(kk)
+        np.conjugate(np.swapaxes(kk, 1, 3), out=s_ab)  # conj(K^{ab}_mn) at [k, n, ab, m]
+        s_ab += kk
+        s_abc = _dots(s_ab, e_rows).reshape(n_k, n, 3, 3, 3)  # C(S^{ab}, E^c)
+        del s_ab
     # W part: Re Σ_m W^{ab}_nm conj(E^c_nm) = Re Σ_i (U† ∂_a∂_b H)_ni (U E^c)_in, a <= b
     pairs = [(a, b) for a in range(dim) for b in range(a, dim)]
     if w is not None:  # W already transformed: contract it

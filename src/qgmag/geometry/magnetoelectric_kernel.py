@@ -25,7 +25,7 @@ import numpy as np
 from qgmag.geometry.pair_kernels import AVAILABLE
 from qgmag.models.base import ComplexArray, FloatArray
 
-__all__ = ["AVAILABLE", "interband_rows"]
+__all__ = ["AVAILABLE", "commutator_rows", "interband_rows"]
 
 _KERNEL = None
 
@@ -63,7 +63,44 @@ def _compile() -> object:
                         out[k, p, 1, c] += g1.real * e.real + g1.imag * e.imag
                         out[k, p, 2, c] += g2.real * e.real + g2.imag * e.imag
 
-    return rows
+    @njit(cache=True, nogil=True)
+    def commutators(kk, ep, out):  # type: ignore[no-untyped-def]  # pragma: no cover (jitted)
+        n_k, n = kk.shape[0], kk.shape[1]
+        for k in range(n_k):
+            for p in range(n):
+                for m in range(n):
+                    e0, e1, e2 = ep[k, p, 0, m], ep[k, p, 1, m], ep[k, p, 2, m]
+                    for ab in range(9):
+                        x = kk[k, p, ab, m]
+                        y = kk[k, m, ab, p]  # S = K + K^†: conj(K_mp)
+                        sr = x.real + y.real
+                        si = x.imag - y.imag
+                        out[k, p, ab, 0] += sr * e0.real + si * e0.imag
+                        out[k, p, ab, 1] += sr * e1.real + si * e1.imag
+                        out[k, p, ab, 2] += sr * e2.real + si * e2.imag
+
+    return rows, commutators
+
+
+def _kernels() -> tuple[object, object]:
+    global _KERNEL
+    if _KERNEL is None:
+        _KERNEL = _compile()
+    return _KERNEL  # type: ignore[return-value]
+
+
+def commutator_rows(kk: ComplexArray, ep: ComplexArray) -> FloatArray:
+    """C(S^{ab}, E^c) = Σ_m Re[S^{ab}_nm conj(E^c_nm)] (N, n, 9[ab], 3[c]) with
+    S^{ab} = K^{ab} + (K^{ab})^† from K (N, n, 9, n) and E (N, n, 3, n), S never stored."""
+    n_k, n = kk.shape[:2]
+    if kk.shape != (n_k, n, 9, n) or ep.shape != (n_k, n, 3, n):  # no bounds checks
+        raise ValueError(
+            f"commutator_rows: kk {kk.shape}, ep {ep.shape}; "
+            f"{(n_k, n, 9, n)}, {(n_k, n, 3, n)} needed."
+        )
+    out = np.zeros((n_k, n, 9, 3))
+    _kernels()[1](np.ascontiguousarray(kk), np.ascontiguousarray(ep), out)
+    return out
 
 
 def interband_rows(
@@ -78,9 +115,6 @@ def interband_rows(
     """Σ_m Re[G^i_nm conj(E^c_nm)] (N, n, 3[i], 3[c]) (module docstring) from V, D, E
     (N, n, 3, n), K (N, n, 9, n), band velocities (N, n, 3), inv (N, n, n) and the partner
     ranks of :attr:`~qgmag.bands.engine.BandData.degenerate_partners`."""
-    global _KERNEL
-    if _KERNEL is None:
-        _KERNEL = _compile()
     n_k, n = inv.shape[:2]
     expected = {"vp": (n_k, n, 3, n), "dp": (n_k, n, 3, n), "kk": (n_k, n, 9, n)}
     expected.update({"ep": (n_k, n, 3, n), "vel": (n_k, n, 3), "inv": (n_k, n, n)})
@@ -103,5 +137,5 @@ def interband_rows(
     if pidx.size and (pidx.min() < 0 or pidx.max() >= n):
         raise ValueError("interband_rows: partner index out of range.")
     out = np.zeros((n_k, n, 3, 3))
-    _KERNEL(*(np.ascontiguousarray(x) for x in (vp, dp, kk, ep, vel, inv, pidx, pvalid)), out)
+    _kernels()[0](*(np.ascontiguousarray(x) for x in (vp, dp, kk, ep, vel, inv, pidx, pvalid)), out)
     return out

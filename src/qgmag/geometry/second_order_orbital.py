@@ -131,7 +131,11 @@ def _check_roundoff(x: np.ndarray, bands: BandData, sl: slice) -> None:
     biggest = np.abs(x).max(axis=(0, 1, 2, 3, 5))  # (N,), eV^r-weighted (1 eV units)
     natural = natural_scale(bands, 4, rows=sl)
     check_roundoff(
-        biggest, natural, bands, "kinetic_orbital_second_order (orbital tau^0 sea)", sl,
+        biggest,
+        natural,
+        bands,
+        "kinetic_orbital_second_order (orbital tau^0 sea)",
+        sl,
         conditioned=False,
     )
 
