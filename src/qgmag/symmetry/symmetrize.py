@@ -519,7 +519,7 @@ def point_group_symmetric_model(
 
 def _fit_theta(hoppings: np.ndarray) -> Any:
     """:func:`qgmag.io.time_reversal.fit_time_reversal` through the Gram matrix (same
-    operator and singular values; 20× faster on 80 R blocks of 16 × 16)."""
+    operator and singular values; ~10× faster on 80 R blocks of 16 × 16)."""
     from qgmag.io.time_reversal import (
         UNIQUENESS_RATIO as THETA_RATIO,
     )
@@ -549,7 +549,10 @@ def _fit_theta(hoppings: np.ndarray) -> Any:
     anti = float(np.max(np.abs(u @ np.conj(u) + eye)))
     pairs, phases, off = _kramers_pairs(u)
     if pairs is None:
-        raise TimeReversalError("the fitted Θ of the symmetrized model has no Kramers pairs.")
+        raise TimeReversalError(
+            "the fitted Θ of the symmetrized model has no Kramers pairs (a spinless model): "
+            "pass time_reversal=False."
+        )
     return TimeReversalFit(u, residual, (s[-1], s[-2], s[0]), anti, pairs, phases, off)
 
 
