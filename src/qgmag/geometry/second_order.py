@@ -184,6 +184,41 @@ def dipole_weight(bands: BandData, alpha: FloatArray) -> FloatArray:
     return 0.5 * (x + np.swapaxes(x, 1, 2))
 
 
+def field_induced_matrix(bands: BandData, op: ComplexArray) -> ComplexArray:
+    """Set matrix of the first-order field-induced O_i per field over e (3[i], 3[c], N, n, n):
+    α^{ic}_np = i Σ_{m∉D} (O^i_nm V^c_mp/(ε_n-ε_m)² − V^c_nm O^i_mp/(ε_p-ε_m)²), Hermitian,
+    with diagonal :func:`field_induced_response`; its blocks on degenerate sets transform
+    covariantly (needs all bands as rows)."""
+    bands._require_square("the field-induced operator matrix")
+    inv2 = bands.inverse_gap**2
+    v = bands.velocity_matrix
+    out = np.empty((op.shape[0], 3, *v.shape[1:]), dtype=complex)
+    for i in range(op.shape[0]):
+        for c in range(bands.dim):
+            x = np.matmul(op[i] * inv2, v[c])
+            out[i, c] = 1j * (x - np.conj(np.swapaxes(x, -1, -2)))
+        out[i, bands.dim :] = 0.0
+    return out
+
+
+def dipole_weight_covariant(bands: BandData, op: ComplexArray) -> FloatArray:
+    """½ Re (V^b_D α^{ic}_D + V^c_D α^{ib}_D)_nn (3, 3, 3, N, n): the τ¹ weight of f0' as a
+    trace over degenerate sets, Tr_D[δρ α] with the Boltzmann δρ_D ∝ f0′ V_D. Equal to
+    :func:`dipole_weight` of :func:`field_induced_response` for non-degenerate bands;
+    unlike that per-band product v_n α_n it is gauge invariant and a tensor inside
+    degenerate sets (not yet used by the observables: docs/real_materials.md §6.4)."""
+    alpha = field_induced_matrix(bands, op)
+    v = bands.velocity_matrix
+    out = np.zeros((op.shape[0], 3, 3, *bands.energy.shape))
+    for i in range(op.shape[0]):
+        for b in range(bands.dim):
+            for c in range(bands.dim):
+                x = 0.5 * set_trace(bands, v[b], alpha[i, c])
+                out[i, b, c] += x
+                out[i, c, b] += x
+    return out
+
+
 def berry_curvature_matrix(bands: BandData) -> ComplexArray:
     """Non-Abelian Berry curvature (vector form) Ω^c_np = i Σ_{m∉D}(A^a_nm A^b_mp -
     A^b_nm A^a_mp), (a, b, c) cyclic (3, N, n, n), Å²; diagonal = Ω^c_n of Eq. (4)."""
