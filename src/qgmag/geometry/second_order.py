@@ -206,7 +206,7 @@ def dipole_weight_covariant(bands: BandData, op: ComplexArray) -> FloatArray:
     trace over degenerate sets, Tr_D[δρ α] with the Boltzmann δρ_D ∝ f0′ V_D. Equal to
     :func:`dipole_weight` of :func:`field_induced_response` for non-degenerate bands;
     unlike that per-band product v_n α_n it is gauge invariant and a tensor inside
-    degenerate sets (not yet used by the observables: docs/real_materials.md §6.4)."""
+    degenerate sets (the spin and current τ¹ weights; docs/real_materials.md §6.4)."""
     alpha = field_induced_matrix(bands, op)
     v = bands.velocity_matrix
     out = np.zeros((op.shape[0], 3, 3, *bands.energy.shape))

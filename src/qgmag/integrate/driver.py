@@ -112,9 +112,11 @@ def _select_observables(quantities: str | Iterable[str], model: Model) -> list[O
 
 
 #: complex n x n work matrices per k-point (measured with tracemalloc on Te, 24 bands:
-#: AHC + M^O ~16, kinetic_orbital_extrinsic ~20, terms with ∂²H ~72); with margin
+#: AHC + M^O ~16, kinetic_orbital_extrinsic ~20, terms with ∂²H ~72); with margin. With ∂²H
+#: the margin is wider (chunks of ~100 instead of ~150 Te points: the same CPU time per
+#: k-point, 8 MiB less peak RSS, which leaves room for numba's ~100 MiB in the F tensor)
 WORK_MATRICES_PER_K = 40
-WORK_MATRICES_PER_K_SECOND_DERIVATIVES = 90
+WORK_MATRICES_PER_K_SECOND_DERIVATIVES = 140
 
 
 def auto_chunk_size(n_bands: int, n_mu_t: int, second_derivatives: bool = False) -> int:

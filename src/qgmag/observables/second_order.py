@@ -85,8 +85,10 @@ def spin_drude_mass(bands: BandData) -> FloatArray:
 
 
 def spin_dipole(bands: BandData) -> FloatArray:
-    """½(v^j Φ^{ik} + v^k Φ^{ij})_n (Å²), weight of f0' (dipole of the ASP e Φ)."""
-    x = rank3(so.dipole_weight(bands, q.spin_berry_curvature(bands)), bands.dim)
+    """½(v^j Φ^{ik} + v^k Φ^{ij})_n (Å²), weight of f0' (dipole of the ASP e Φ), as the set
+    trace ½ Re Tr_D[V^j Φ^{ik} + V^k Φ^{ij}] with Φ's set matrix (gauge invariant inside
+    degenerate sets, :func:`~qgmag.geometry.second_order.dipole_weight_covariant`)."""
+    x = rank3(so.dipole_weight_covariant(bands, _operator(bands, "spin")), bands.dim)
     return _guard(x, bands, "kinetic_spin_second_order (tau^1)", 2, spin=True)
 
 
@@ -183,8 +185,9 @@ def velocity_drude_mass(bands: BandData) -> FloatArray:
 
 
 def velocity_dipole(bands: BandData) -> FloatArray:
-    """½(v^j Ω^{ik} + v^k Ω^{ij})_n (eV·Å³), weight of f0' (Berry-curvature dipole)."""
-    x = rank3(so.dipole_weight(bands, q.berry_curvature(bands)), bands.dim)
+    """½(v^j Ω^{ik} + v^k Ω^{ij})_n (eV·Å³), weight of f0' (Berry-curvature dipole), as the
+    set trace with Ω's set matrix (gauge invariant inside degenerate sets)."""
+    x = rank3(so.dipole_weight_covariant(bands, _operator(bands, "velocity")), bands.dim)
     return _guard(x, bands, "nonlinear_current_second_order (tau^1)", 3)
 
 
