@@ -79,6 +79,16 @@ class IntegrationPlan:
         return (min(self.mu) - margin, max(self.mu) + margin)
 
     @property
+    def fermi_surface_range(self) -> tuple[float, float]:
+        """(lo, hi) eV outside which f0' vanishes for every μ and T of the plan (the same
+        margin as :attr:`fermi_surface_window`, whatever the band-window settings): handed
+        to the integrands as ``BandData.fermi_surface_range``."""
+        smear = self.smearing.width if self.smearing is not None else 0.0
+        width = max(BOLTZMANN_EV * t if t > 0 else smear for t in self.temperature)
+        margin = max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
+        return (min(self.mu) - margin, max(self.mu) + margin)
+
+    @property
     def energy_window(self) -> tuple[float, float] | None:
         """(lo, hi) eV outside which every kernel of the plan is exactly zero, or None.
 
@@ -140,6 +150,7 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         energy_window=plan.energy_window,
         mesh_range=(plan.mesh, start, stop) if plan.separable_sums else None,
     )
+    bands.fermi_surface_range = plan.fermi_surface_range  # read by integrands that need it
     n_k, n_b = bands.row_energy.shape
     mu = np.asarray(plan.mu)
     temp = np.asarray(plan.temperature)
