@@ -141,9 +141,10 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     """Σ_k w_k Σ_n X_n(k) K(ε_n(k); μ, T) over mesh points [start, stop) for every term.
 
     For a guarded term (a weight with inverse powers of band gaps, ``Term.guarded``) also
-    the round-off estimate Σ_k w_k Σ_n |K(ε_n; μ, T)| ε_mach κ(k) |X_n(k)| (κ the
-    conditioning of :mod:`qgmag.geometry.roundoff`), under :func:`roundoff_key`: the
-    per-k error that the round-off guard bounds, integrated without cancellation.
+    the round-off estimate Σ_k w_k Σ_n |K(ε_n; μ, T)| ε_mach κ(k) max_C |X_n,C(k)| (κ the
+    conditioning of :mod:`qgmag.geometry.roundoff`; the same for every component C),
+    under :func:`roundoff_key`: the per-k error that the round-off guard bounds,
+    integrated without cancellation.
     """
     k, w = plan.mesh.chunk(start, stop)
     bands = BandData(
@@ -192,6 +193,7 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     sums: dict[tuple[str, str], np.ndarray] = {}
     by_kernel: dict[str, list[tuple[tuple[str, str], np.ndarray]]] = {}
     by_kernel_abs: dict[str, list[tuple[tuple[str, str], np.ndarray]]] = {}
+    n_components: dict[tuple[str, str], int] = {}
     for obs_name, term in plan.terms:
         if term.broadened:
             value, estimate = _broadened_sum(bands, plan, term, kernels, w, cache)
@@ -214,9 +216,10 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
             xw = (x * w[:, None, None]).reshape(size, -1)
         by_kernel.setdefault(key, []).append(((obs_name, term.name), xw))
         if term.guarded:
+            est = roundoff_key(obs_name, term.name)
             scale = EPS * conditioning(sel) * (1.0 if tetra else w)  # (N,)
-            ax = (np.abs(x) * scale[:, None, None]).reshape(size, -1)
-            by_kernel_abs.setdefault(key, []).append((roundoff_key(obs_name, term.name), ax))
+            by_kernel_abs.setdefault(key, []).append((est, _roundoff_weight(x, scale)))
+            n_components[est] = x.shape[2]
     # one pass over each kernel matrix K for the values, one over |K| for the estimates
     for absolute, group in ((False, by_kernel), (True, by_kernel_abs)):
         for key, items in group.items():
@@ -225,13 +228,24 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
             kw = kernel.T @ (xs[0] if len(xs) == 1 else np.concatenate(xs, axis=1))
             col = 0
             for name, xw in items:
-                sums[name] = kw[:, col : col + xw.shape[1]].reshape(*shape, -1)
+                block = kw[:, col : col + xw.shape[1]]
+                if absolute:  # one estimate for every component of the term
+                    block = np.repeat(block, n_components[name], axis=1)
+                sums[name] = block.reshape(*shape, -1)
                 col += xw.shape[1]
     if "df0" in plan.kernels and rule is None:
         sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
     if any(t.broadened for _, t in plan.terms):
         sums[QUASI_DEGENERATE_KEY] = _quasi_degenerate_statistics(bands, plan)
     return PartialSums(sums, n_k)
+
+
+def _roundoff_weight(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """ε_mach κ(k) max_C |X_n,C(k)| (× the k weight, in ``scale`` (N,)) as an (N·n, 1)
+    column: the largest component, because the mixing of eigenvectors that round-off
+    causes moves weight between components (a component that is small, or zero by a
+    symmetry at every k, is not therefore accurate to its own size)."""
+    return (np.abs(x).max(axis=2) * scale[:, None]).reshape(-1, 1)
 
 
 def _broadened_sum(
@@ -261,10 +275,10 @@ def _broadened_sum(
             out = np.empty((n_mu, n_t, xw.shape[1]))
         out[:, t_index] = kernel[:, :, t_index].T @ xw
         if scale is not None:
-            ax = (np.abs(x) * scale[:, None, None]).reshape(n_k * n_b, -1)
             if est is None:
-                est = np.empty((n_mu, n_t, ax.shape[1]))
-            est[:, t_index] = np.abs(kernel[:, :, t_index]).T @ ax
+                est = np.empty((n_mu, n_t, xw.shape[1]))
+            column = np.abs(kernel[:, :, t_index]).T @ _roundoff_weight(x, scale)
+            est[:, t_index] = np.repeat(column, xw.shape[1], axis=1)
     assert out is not None
     return out, est
 
