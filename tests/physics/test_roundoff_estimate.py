@@ -97,10 +97,10 @@ def test_noise_spread_of_a_clean_metal_is_of_the_order_of_the_estimate(magnet):
     ref, spread = roundoff_spread(
         magnet,
         [SPIN, ORB],
-        draws=3,
+        draws=2,
         mu=1.3,
         temperature=900.0,
-        kmesh=(24, 24),
+        kmesh=(16, 16),
         allow_coarse_mesh=True,
     )
     for obs in (SPIN, ORB):
