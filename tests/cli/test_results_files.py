@@ -151,9 +151,8 @@ def test_round_off_estimates_in_results_file_summary_and_units(runner, tmp_path)
             assert ds[name].dims == ds[stem].dims
             assert ds[name].attrs["units"] == ds[stem].attrs["units"]
             assert "round-off" in ds[name].attrs["description"]
-            assert ds[f"{stem}_roundoff_per_cell"].attrs["units"] == (
-                ds[f"{stem}_per_cell"].attrs["units"]
-            )
+            cell = ds[f"{stem}_per_cell"].attrs["units"]
+            assert ds[f"{stem}_roundoff_per_cell"].attrs["units"] == cell
         converted = convert_units(load_results(out / "results.nc"), {obs: "A*cm**2/V**2"})
         assert converted[f"{obs}_roundoff"].attrs["units"] == "A*cm**2/V**2"
         np.testing.assert_allclose(
