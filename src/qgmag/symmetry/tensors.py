@@ -315,9 +315,11 @@ def symmetrize_estimate(
 ) -> np.ndarray:
     """The group average applied to an absolute error estimate (..., C) of stored
     components: (1/|G|) Σ_g |ρ(g)| E, which bounds the error of the averaged components
-    (and of the full-mesh sum the irreducible mesh stands for) where E bounds the errors."""
+    (and of the full-mesh sum the irreducible mesh stands for) where E bounds the errors;
+    0 on the components the group forbids (they are set exactly to 0)."""
     full = _pad(np.asarray(estimate, dtype=float), kind.rank, dim)
     out = full @ np.abs(representation(group, kind)).mean(axis=0).T
+    out[..., ~allowed_form(kind, group=group).mask.reshape(-1)] = 0.0
     return _unpad(out, kind.rank, dim)
 
 
