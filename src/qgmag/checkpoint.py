@@ -61,7 +61,8 @@ from qgmag.integrate.reduction import OrderedSum
 from qgmag.models.base import Model
 
 FORMAT = "qgmag-checkpoint"
-FORMAT_VERSION = 1
+#: 2: guarded terms carry their round-off estimates (version 1 files lack them)
+FORMAT_VERSION = 2
 #: plan-record fields in the order they are reported, with their names in messages
 FIELD_NAMES = {
     "mesh": "mesh",

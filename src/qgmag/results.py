@@ -228,16 +228,33 @@ def _markdown_table(var: xr.DataArray) -> list[str]:
     return lines
 
 
+def _part_roundoff(ds: xr.Dataset, name: str) -> bool:
+    """``<observable>_<part>_roundoff[_per_cell]``: the round-off estimate of a term (left
+    to the result file; the total's ``<observable>_roundoff`` is shown)."""
+    for suffix in ("_roundoff", "_roundoff_per_cell"):
+        if name.endswith(suffix):
+            stem = name.removesuffix(suffix)
+            return stem in ds.data_vars and _is_part(ds, stem)
+    return False
+
+
+def _is_part(ds: xr.Dataset, stem: str) -> bool:
+    """``stem`` names a term variable ``<observable>_<part>`` of an observable in ``ds``."""
+    return any(stem.startswith(f"{obs}_") for obs in ds.data_vars if f"{obs}_roundoff" in ds)
+
+
 def results_to_markdown(ds: xr.Dataset, title: str = "qgmag results") -> str:
     """A short markdown summary: one table per result (values with units), then provenance.
 
     Rows are (μ, T), columns the Cartesian components. The separate terms of the orbital
-    magnetization (``*_local``, ``*_itinerant``) are left to the result file.
+    magnetization (``*_local``, ``*_itinerant``) and the round-off estimates of the parts
+    of an observable (``<name>_<part>_roundoff``) are left to the result file; the estimate
+    of the total (``<name>_roundoff``) is shown.
     """
     lines = [f"# {title}", ""]
     skipped = []
     for name, var in ds.data_vars.items():
-        if str(name).endswith(_TERM_SUFFIXES):
+        if str(name).endswith(_TERM_SUFFIXES) or _part_roundoff(ds, str(name)):
             skipped.append(str(name))
             continue
         units = var.attrs.get("units", "")

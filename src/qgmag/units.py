@@ -5,7 +5,7 @@ variable with a pint-parsable ``attrs["units"]``. :func:`convert_units` converts
 variables with pint, e.g. ``{"anomalous_hall_conductivity": "S/cm",
 "orbital_magnetization_per_cell": "J/T"}``, and keeps every attribute true: ``units`` is
 the new unit, ``converted_from`` the old one. A variable's companions in the same units
-(``<name>_error`` and the terms ``<name>_local``/``<name>_itinerant``) are converted with
+(``<name>_error``, ``<name>_roundoff`` and the terms, e.g. ``<name>_local``) are converted with
 it, so that value and error bars stay comparable. ``formula_units=Z`` adds
 ``<name>_per_formula_unit`` = ``<name>_per_cell`` / Z for every per-cell variable.
 """

@@ -114,3 +114,52 @@ def test_markdown_summary_has_units_and_provenance():
     assert "| μ (eV) | x | y | z |" in text
     assert "| 0.1 | 4 | 5 | 6 |" in text
     assert "## Provenance" in text
+
+
+ROUNDOFF_CONFIG = """
+[model]
+name = "kane_mele"
+
+[compute]
+quantities = ["kinetic_spin_intrinsic", "kinetic_spin_second_order"]
+mu = [0.5]
+temperature = 300.0
+kmesh = [12, 12]
+allow_coarse_mesh = true
+
+[run]
+plots = false
+progress = false
+"""
+
+
+def test_round_off_estimates_in_results_file_summary_and_units(runner, tmp_path):
+    """``<name>_roundoff`` (and per part, per cell) are written with units and description;
+    the summary shows the total's estimate and lists the parts' ones; unit conversion
+    takes the estimate along with its observable."""
+    from qgmag.units import convert_units
+
+    config = tmp_path / "km.toml"
+    config.write_text(ROUNDOFF_CONFIG)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(config), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    obs = "kinetic_spin_second_order"
+    with xr.open_dataset(out / "results.nc") as ds:
+        for name in (f"{obs}_roundoff", f"{obs}_tau1_roundoff", "kinetic_spin_intrinsic_roundoff"):
+            stem = name.removesuffix("_roundoff")
+            assert ds[name].dims == ds[stem].dims
+            assert ds[name].attrs["units"] == ds[stem].attrs["units"]
+            assert "round-off" in ds[name].attrs["description"]
+            cell = ds[f"{stem}_per_cell"].attrs["units"]
+            assert ds[f"{stem}_roundoff_per_cell"].attrs["units"] == cell
+        converted = convert_units(load_results(out / "results.nc"), {obs: "A*cm**2/V**2"})
+        assert converted[f"{obs}_roundoff"].attrs["units"] == "A*cm**2/V**2"
+        np.testing.assert_allclose(
+            converted[f"{obs}_roundoff"].values, 1e4 * ds[f"{obs}_roundoff"].values
+        )
+    summary = (out / "summary.md").read_text()
+    assert f"## {obs}_roundoff [" in summary
+    assert f"## {obs}_tau1_roundoff" not in summary
+    also = summary.split("Also in the result file:")[1].split("\n")[0]
+    assert f"{obs}_tau1_roundoff" in also and f"{obs}_tau0_sea_roundoff_per_cell" in also

@@ -14,6 +14,7 @@ import numpy as np
 
 from qgmag.bands.engine import BandData
 from qgmag.constants import BOLTZMANN_EV
+from qgmag.geometry.roundoff import EPS, conditioning
 from qgmag.kspace.mesh import Mesh, chunk_bounds
 from qgmag.models.base import Model
 from qgmag.observables.integrands import supports_band_window
@@ -26,6 +27,13 @@ FERMI_STEP_KEY = ("__stats__", "fermi_surface_step")
 FERMI_STEP_WINDOW = 0.1
 #: key of the count of states whose partner is split by less than the broadening
 QUASI_DEGENERATE_KEY = ("__stats__", "quasi_degenerate")
+#: suffix of the term name under which a guarded term's round-off estimate is summed
+ROUNDOFF_SUFFIX = "#roundoff"
+
+
+def roundoff_key(observable: str, term: str) -> tuple[str, str]:
+    """PartialSums key of the round-off estimate of a guarded term (:func:`integrate_chunk`)."""
+    return (observable, term + ROUNDOFF_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -115,7 +123,10 @@ class IntegrationPlan:
 
 @dataclass
 class PartialSums:
-    """Additive partial integrals: key (observable, term) -> (n_mu, n_T, C) array."""
+    """Additive partial integrals: key (observable, term) -> (n_mu, n_T, C) array.
+
+    Guarded terms (``Term.guarded``) also carry their round-off estimate under
+    :func:`roundoff_key` (additive like the values, same shape)."""
 
     sums: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     n_points: int = 0
@@ -137,7 +148,14 @@ class PartialSums:
 
 
 def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) -> PartialSums:
-    """Σ_k w_k Σ_n X_n(k) K(ε_n(k); μ, T) over mesh points [start, stop) for every term."""
+    """Σ_k w_k Σ_n X_n(k) K(ε_n(k); μ, T) over mesh points [start, stop) for every term.
+
+    For a guarded term (a weight with inverse powers of band gaps, ``Term.guarded``) also
+    the round-off estimate Σ_k w_k Σ_n |K(ε_n; μ, T)| ε_mach κ(k) max_C |X_n,C(k)| (κ the
+    conditioning of :mod:`qgmag.geometry.roundoff`; the same for every component C),
+    under :func:`roundoff_key`: the per-k error that the round-off guard bounds,
+    integrated without cancellation.
+    """
     k, w = plan.mesh.chunk(start, stop)
     bands = BandData(
         model,
@@ -185,9 +203,14 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
     cache: dict[object, np.ndarray] = {}
     sums: dict[tuple[str, str], np.ndarray] = {}
     by_kernel: dict[str, list[tuple[tuple[str, str], np.ndarray]]] = {}
+    by_kernel_abs: dict[str, list[tuple[tuple[str, str], np.ndarray]]] = {}
+    n_components: dict[tuple[str, str], int] = {}
     for obs_name, term in plan.terms:
         if term.broadened:
-            sums[(obs_name, term.name)] = _broadened_sum(bands, plan, term, kernels, w, cache)
+            value, estimate = _broadened_sum(bands, plan, term, kernels, w, cache)
+            sums[(obs_name, term.name)] = value
+            if estimate is not None:
+                sums[roundoff_key(obs_name, term.name)] = estimate
             continue
         rows = on_surface(term)
         sel = surface if rows else bands
@@ -196,24 +219,44 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
             x = term.integrand(sel)
             cache[(term.integrand, rows)] = x
         size = x.shape[0] * x.shape[1]
-        if term.kernel == "df0" and rule is not None:
+        tetra = term.kernel == "df0" and rule is not None
+        if tetra:  # the tetrahedron weights include the k-point weights
             key, xw = "tetra", x.reshape(size, -1)
         else:
             key = "df0_rows" if rows else term.kernel
             xw = (x * w[:, None, None]).reshape(size, -1)
         by_kernel.setdefault(key, []).append(((obs_name, term.name), xw))
-    for key, items in by_kernel.items():  # one pass over each kernel matrix
-        xs = [xw for _, xw in items]
-        kw = kernels[key].T @ (xs[0] if len(xs) == 1 else np.concatenate(xs, axis=1))
-        col = 0
-        for name, xw in items:
-            sums[name] = kw[:, col : col + xw.shape[1]].reshape(*shape, -1)
-            col += xw.shape[1]
+        if term.guarded:
+            est = roundoff_key(obs_name, term.name)
+            scale = EPS * conditioning(sel) * (1.0 if tetra else w)  # (N,)
+            by_kernel_abs.setdefault(key, []).append((est, _roundoff_weight(x, scale)))
+            n_components[est] = x.shape[2]
+    # one pass over each kernel matrix K for the values, one over |K| for the estimates
+    for absolute, group in ((False, by_kernel), (True, by_kernel_abs)):
+        for key, items in group.items():
+            kernel = np.abs(kernels[key]) if absolute else kernels[key]
+            xs = [xw for _, xw in items]
+            kw = kernel.T @ (xs[0] if len(xs) == 1 else np.concatenate(xs, axis=1))
+            col = 0
+            for name, xw in items:
+                block = kw[:, col : col + xw.shape[1]]
+                if absolute:  # one estimate for every component of the term
+                    block = np.repeat(block, n_components[name], axis=1)
+                sums[name] = block.reshape(*shape, -1)
+                col += xw.shape[1]
     if "df0" in plan.kernels and rule is None:
         sums[FERMI_STEP_KEY] = _fermi_step_statistics(bands, plan)
     if any(t.broadened for _, t in plan.terms):
         sums[QUASI_DEGENERATE_KEY] = _quasi_degenerate_statistics(bands, plan)
     return PartialSums(sums, n_k)
+
+
+def _roundoff_weight(x: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """ε_mach κ(k) max_C |X_n,C(k)| (× the k weight, in ``scale`` (N,)) as an (N·n, 1)
+    column: the largest component, because the mixing of eigenvectors that round-off
+    causes moves weight between components (a component that is small, or zero by a
+    symmetry at every k, is not therefore accurate to its own size)."""
+    return (np.abs(x).max(axis=2) * scale[:, None]).reshape(-1, 1)
 
 
 def _broadened_sum(
@@ -223,12 +266,15 @@ def _broadened_sum(
     kernels: dict[str, np.ndarray],
     w: np.ndarray,
     cache: dict[object, np.ndarray],
-) -> np.ndarray:
-    """Σ over the chunk of a term whose integrand depends on the broadening of each T."""
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Σ over the chunk of a term whose integrand depends on the broadening of each T, and
+    its round-off estimate (None unless ``term.guarded``; :func:`integrate_chunk`)."""
     n_k, n_b = bands.row_energy.shape
     n_mu, n_t = len(plan.mu), len(plan.temperature)
     kernel = kernels[term.kernel].reshape(n_k * n_b, n_mu, n_t)
+    scale = EPS * conditioning(bands) * w if term.guarded else None
     out: np.ndarray | None = None
+    est: np.ndarray | None = None
     for t_index, eta in enumerate(plan.broadenings):
         key = (term.integrand, eta)
         x = cache.get(key)
@@ -239,8 +285,13 @@ def _broadened_sum(
         if out is None:
             out = np.empty((n_mu, n_t, xw.shape[1]))
         out[:, t_index] = kernel[:, :, t_index].T @ xw
+        if scale is not None:
+            if est is None:
+                est = np.empty((n_mu, n_t, xw.shape[1]))
+            column = np.abs(kernel[:, :, t_index]).T @ _roundoff_weight(x, scale)
+            est[:, t_index] = np.repeat(column, xw.shape[1], axis=1)
     assert out is not None
-    return out
+    return out, est
 
 
 def _quasi_degenerate_statistics(bands: BandData, plan: IntegrationPlan) -> np.ndarray:

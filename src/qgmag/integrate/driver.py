@@ -21,6 +21,7 @@ from qgmag.integrate.chunk import (
     IntegrationPlan,
     PartialSums,
     integrate_chunk,
+    roundoff_key,
 )
 from qgmag.integrate.reduction import OrderedSum
 from qgmag.integrate.tetrahedron import INTEGRATION_RULES
@@ -821,6 +822,23 @@ def assemble_dataset(
                 parts[part] = sum(v for k, v in list(parts.items()) if k.startswith(part + "_"))
         return total, parts  # type: ignore[return-value]
 
+    def roundoff(obs: Observable) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        """Round-off estimate of the total and of every output part with a guarded term
+        (estimates of grouped terms add); None if no term of ``obs`` is guarded."""
+        terms = {}
+        for name, term in plan.terms:
+            if name == obs.name and term.guarded:
+                key = roundoff_key(name, term.name)
+                terms[term.name] = sums.sums[key] * abs(term.factor(params))
+        if not terms:
+            return None
+        parts = {
+            part: sum(v for k, v in terms.items() if k == part or k.startswith(part + "_"))
+            for part in obs.extra_outputs
+            if any(k == part or k.startswith(part + "_") for k in terms)
+        }
+        return sum(terms.values()), parts  # type: ignore[return-value]
+
     for obs in observables:
         comp_dims, comp_coords = _components(obs, dim)
         dims = ("mu", "temperature", *comp_dims)
@@ -861,6 +879,25 @@ def assemble_dataset(
                     cell_units,
                     f"{part} term of {obs.name} (per cell)",
                 )
+        estimate = roundoff(obs)
+        if estimate is not None:
+            what = (
+                "order-of-magnitude estimate of the absolute round-off error of {} "
+                "(Σ_k w_k Σ_n |kernel| ε_mach κ(k) |weight| over its terms with inverse powers "
+                "of band gaps): a component smaller than it is zero within round-off"
+            )
+            est_total, est_parts = estimate
+            cell = obs.per_cell is not None and volume_si is not None
+            entries = [("", est_total, obs.name)] + [
+                (f"_{part}", v, f"the {part} term of {obs.name}") for part, v in est_parts.items()
+            ]
+            for suffix, data, label in entries:
+                variables[f"{obs.name}{suffix}_roundoff"] = make(data, units, what.format(label))
+                if cell:
+                    factor, cell_units = obs.per_cell  # type: ignore[misc]
+                    variables[f"{obs.name}{suffix}_roundoff_per_cell"] = make(
+                        data * factor(volume_si), cell_units, what.format(label) + " (per cell)"
+                    )
         if error_sums is not None:
             half, _ = value(error_sums, obs)
             variables[f"{obs.name}_error"] = make(

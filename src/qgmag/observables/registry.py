@@ -36,6 +36,10 @@ class Term:
     #: the integrand takes ``broadening`` (eV): it is evaluated once per distinct
     #: broadening of the run (k_B T, or the smearing width at T = 0)
     broadened: bool = False
+    #: the integrand is a band weight with inverse powers of band gaps, checked per k by
+    #: :mod:`qgmag.geometry.roundoff`: the integration also accumulates its round-off
+    #: estimate Σ_k w_k Σ_n |K_n| ε_mach κ(k) |X_n(k)| (reported as ``<name>_roundoff``)
+    guarded: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,7 +233,7 @@ _register(
         "intrinsic kinetic spin magnetization α_ij = -(g_s e μ_B/ħ) Σ_n ∫[dk] Φ^{ij}_n f0",
         "Eq. (7)",
         "tensor",
-        (Term("total", ig.spin_berry_curvature, "f0", _spin_int, broadened=True),),
+        (Term("total", ig.spin_berry_curvature, "f0", _spin_int, broadened=True, guarded=True),),
         _kinetic_units,
         (_per_cell_kinetic, "bohr_magneton / (volt / nanometer)"),
         needs_spin=True,
@@ -260,6 +264,7 @@ _register(
                 "f0",
                 _orbital_int,
                 needs_second_derivatives=True,
+                guarded=True,
             ),
         ),
         _kinetic_units,
@@ -269,7 +274,7 @@ _register(
 
 #: the metric-dipole term of F moved onto the occupation (SPEC §2): same observable
 KINETIC_ORBITAL_INTRINSIC_BY_PARTS = (
-    Term("interband", ig.magnetoelectric_interband, "f0", _orbital_int),
+    Term("interband", ig.magnetoelectric_interband, "f0", _orbital_int, guarded=True),
     Term("metric_dipole", ig.magnetoelectric_dipole_by_parts, "df0", _orbital_int_by_parts),
 )
 

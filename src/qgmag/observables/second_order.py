@@ -335,10 +335,10 @@ def second_order_observables(observable: type, term: type) -> list[object]:
         "rank3",
         (
             term("tau2_vv", spin_drude_vv, "d2f0", spin_factor(2), True),
-            term("tau2_mass", spin_drude_mass, "df0", spin_factor(2), True),
-            term("tau1", spin_dipole, "df0", spin_factor(1)),
-            term("tau0_sea", spin_sea, "f0", spin_factor(0)),
-            term("tau0_surface", spin_surface, "df0", spin_factor(0)),
+            term("tau2_mass", spin_drude_mass, "df0", spin_factor(2), True, guarded=True),
+            term("tau1", spin_dipole, "df0", spin_factor(1), guarded=True),
+            term("tau0_sea", spin_sea, "f0", spin_factor(0), guarded=True),
+            term("tau0_surface", spin_surface, "df0", spin_factor(0), guarded=True),
         ),
         mag_units,
         per_cell,
@@ -353,10 +353,29 @@ def second_order_observables(observable: type, term: type) -> list[object]:
         "E2_NOTES §1; docs/observables/kinetic_orbital_second_order.md",
         "rank3",
         (
-            term("tau2_local_vv", orbital_drude_local_vv, "d2f0", orbital_factor(2), True),
-            term("tau2_local_mass", orbital_drude_local_mass, "df0", orbital_factor(2), True),
             term(
-                "tau2_itinerant_vv", orbital_drude_itinerant_vv, "x_d2f0", orbital_factor(2), True
+                "tau2_local_vv",
+                orbital_drude_local_vv,
+                "d2f0",
+                orbital_factor(2),
+                True,
+                guarded=True,
+            ),
+            term(
+                "tau2_local_mass",
+                orbital_drude_local_mass,
+                "df0",
+                orbital_factor(2),
+                True,
+                guarded=True,
+            ),
+            term(
+                "tau2_itinerant_vv",
+                orbital_drude_itinerant_vv,
+                "x_d2f0",
+                orbital_factor(2),
+                True,
+                guarded=True,
             ),
             term(
                 "tau2_itinerant_mass",
@@ -364,10 +383,18 @@ def second_order_observables(observable: type, term: type) -> list[object]:
                 "x_df0",
                 orbital_factor(2),
                 True,
+                guarded=True,
             ),
-            term("tau1", orbital_dipole, "df0", orbital_factor(1), True),
+            term("tau1", orbital_dipole, "df0", orbital_factor(1), True, guarded=True),
             *(
-                term(orbital_tau0_part(r), orbital_sea_weight(r), kern, orbital_factor(0), True)
+                term(
+                    orbital_tau0_part(r),
+                    orbital_sea_weight(r),
+                    kern,
+                    orbital_factor(0),
+                    True,
+                    guarded=True,
+                )
                 for r, kern in enumerate(SEA_KERNELS)
             ),
         ),
@@ -383,8 +410,8 @@ def second_order_observables(observable: type, term: type) -> list[object]:
         "rank3",
         (
             term("tau2_vv", velocity_drude_vv, "d2f0", current_factor(2), True),
-            term("tau2_mass", velocity_drude_mass, "df0", current_factor(2), True),
-            term("tau1", velocity_dipole, "df0", current_factor(1)),
+            term("tau2_mass", velocity_drude_mass, "df0", current_factor(2), True, guarded=True),
+            term("tau1", velocity_dipole, "df0", current_factor(1), guarded=True),
         ),
         _units("ampere / volt**2", "ampere * meter / volt**2"),
         None,

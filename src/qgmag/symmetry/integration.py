@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from qgmag.errors import QgmagWarning
-from qgmag.integrate.chunk import IntegrationPlan, PartialSums
+from qgmag.integrate.chunk import IntegrationPlan, PartialSums, roundoff_key
 from qgmag.kspace.mesh import Mesh, UniformMesh
 from qgmag.models.base import Model
 from qgmag.symmetry.detect import (
@@ -30,6 +30,7 @@ from qgmag.symmetry.operations import MagneticGroup, SymmetryError
 from qgmag.symmetry.tensors import (
     allowed_form,
     symmetrize_components,
+    symmetrize_estimate,
     tensor_kind,
     variable_kinds,
 )
@@ -50,9 +51,11 @@ class SymmetrySetup:
         out = dict(sums.sums)
         for obs_name, term in plan.terms:
             key = (obs_name, term.name)
-            out[key] = symmetrize_components(
-                sums.sums[key], self.group, tensor_kind(obs_name, term.name), dim
-            )
+            kind = tensor_kind(obs_name, term.name)
+            out[key] = symmetrize_components(sums.sums[key], self.group, kind, dim)
+            if term.guarded:  # an absolute estimate: averaged with |ρ(g)|, never cancelling
+                est = roundoff_key(obs_name, term.name)
+                out[est] = symmetrize_estimate(sums.sums[est], self.group, kind, dim)
         return PartialSums(out, sums.n_points)
 
     def finish(
@@ -69,6 +72,8 @@ class SymmetrySetup:
         if self.full_mesh:
             raw = assemble(sums["full"], None)
             for name in list(raw.data_vars):
+                if "_roundoff" in str(name):
+                    continue  # an error estimate, not a tensor the group constrains
                 forbidden = raw[name] - ds[name]
                 forbidden.attrs = {
                     **raw[name].attrs,

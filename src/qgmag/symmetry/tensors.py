@@ -267,7 +267,7 @@ def variable_kinds(observable: str, variable: str) -> list[TensorKind]:
     (``<observable>_tau1``), all of the observable's kinds for its total."""
     kinds = observable_kinds(observable)
     part = variable[len(observable) + 1 :] if variable != observable else ""
-    part = part.removesuffix("_per_cell").removesuffix("_error")
+    part = part.removesuffix("_per_cell").removesuffix("_error").removesuffix("_roundoff")
     if part:
         return [kinds.get(part, kinds["*"])]
     return list(dict.fromkeys(kinds.values()))
@@ -308,6 +308,19 @@ def _unpad(full: np.ndarray, rank: int, dim: int) -> np.ndarray:
     shape = (3,) + (dim,) * (rank - 1)
     t = full.reshape(*lead, *(3,) * rank)[(...,) + tuple(slice(0, n) for n in shape)]
     return t.reshape(*lead, int(np.prod(shape)))
+
+
+def symmetrize_estimate(
+    estimate: np.ndarray, group: MagneticGroup, kind: TensorKind, dim: int
+) -> np.ndarray:
+    """The group average applied to an absolute error estimate (..., C) of stored
+    components: (1/|G|) Σ_g |ρ(g)| E, which bounds the error of the averaged components
+    (and of the full-mesh sum the irreducible mesh stands for) where E bounds the errors;
+    0 on the components the group forbids (they are set exactly to 0)."""
+    full = _pad(np.asarray(estimate, dtype=float), kind.rank, dim)
+    out = full @ np.abs(representation(group, kind)).mean(axis=0).T
+    out[..., ~allowed_form(kind, group=group).mask.reshape(-1)] = 0.0
+    return _unpad(out, kind.rank, dim)
 
 
 def symmetrize_components(
