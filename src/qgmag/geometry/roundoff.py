@@ -188,3 +188,56 @@ def guard_weight(
     biggest = np.abs(weight).reshape(weight.shape[0], -1).max(axis=1)
     check_roundoff(biggest, natural_scale(bands, velocity_power, op, op_power), bands, what)
     return weight
+
+
+#: in-set velocity spread |P_D V P_D - v̄ 1| above this fraction of the chunk's largest |V|
+#: makes per-band products of F (or v_n F_n) basis dependent (:func:`check_exact_degeneracies`)
+SET_VELOCITY_TOL = 1e-8
+#: pairs split by less than EXACT_SPLIT_FACTOR ε_mach max|ε| count as exactly degenerate:
+#: eigh's vectors of such a pair are mixed by ε_mach|H|/δ, more than 1e-6 below it
+EXACT_SPLIT_FACTOR = 1e6
+
+
+def check_exact_degeneracies(
+    bands: BandData, what: str, energy_range: tuple[float, float] | None = None
+) -> None:
+    """QgmagError where bands that are exactly degenerate (split by less than
+    EXACT_SPLIT_FACTOR ε_mach max|ε|) lie in ``energy_range`` (eV; None: everywhere) and
+    their velocity block P_D V P_D is not a multiple of 1. There the per-band magnetoelectric
+    tensor F_n (its (v_n - v_m)/Δ³ and P_D V P_D terms), and products such as v_n F_n,
+    depend on the eigensolver's arbitrary basis of the set; their set form would need F's
+    non-Abelian set matrix, which is not implemented. A set whose velocity block is v̄ 1
+    (the Kramers pairs of a PT-symmetric model) is unaffected, and bands grouped by
+    degeneracy_tol but split (Te's pairs, 1e-6-1e-5 eV) have their own eigenbasis.
+    Measured: Te_tb.dat 30³, kinetic_orbital_intrinsic changed by 2.2× between chunk sizes
+    101 and 154 through its two H points (bands split by 3e-14 eV, F_n ~ 4e3 Å³ moving by
+    1e-4 of itself); the exactly −43m1′ GaAs model's orbital E² τ¹ on a Γ-centred 4³ mesh
+    was 1.16e-4, 1.04e-4, 5.8e-5 μ_B/cell/(V/nm)² for three random bases of its sets."""
+    deg = bands.degenerate & ~np.eye(bands.n_bands, dtype=bool)[None]  # partners p ≠ n
+    if not deg.any():
+        return
+    lo, hi = energy_range if energy_range is not None else (-np.inf, np.inf)
+    e = bands.energy
+    near = (e >= lo) & (e <= hi)
+    floor = EXACT_SPLIT_FACTOR * EPS * max(float(np.abs(e).max()), 1.0)
+    split = np.abs(e[:, :, None] - e[:, None, :])
+    pair = deg & near[:, :, None] & near[:, None, :] & (split < floor)
+    if not pair.any():
+        return
+    v = bands.velocity_matrix
+    spread = np.abs(v).max(axis=0)  # off-diagonal in-set elements
+    diag = np.real(np.diagonal(v, axis1=-2, axis2=-1))  # (3, N, n)
+    spread = np.maximum(spread, np.abs(diag[:, :, :, None] - diag[:, :, None, :]).max(axis=0))
+    worst_k = np.where(pair, spread, 0.0).reshape(e.shape[0], -1).max(axis=1)
+    worst = float(worst_k.max())
+    if worst > SET_VELOCITY_TOL * float(np.abs(v).max()):
+        k = bands.kpoints[int(np.argmax(worst_k))]
+        raise QgmagError(
+            f"{what}: exactly degenerate bands (split by < {floor:.1e} eV) at k = "
+            f"{np.array2string(k, precision=4)} 1/Å have a velocity block that is not a "
+            f"multiple of 1 (spread {worst:.2e} eV·Å): the per-band magnetoelectric tensor "
+            "F_n depends on the basis inside such a set (its set form needs the non-Abelian "
+            "F, not implemented). Use a mesh that avoids the symmetry points where bands are "
+            "degenerate (shift=True with even counts has no time-reversal-invariant "
+            "momentum), or leave out this observable."
+        )

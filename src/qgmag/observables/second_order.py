@@ -28,10 +28,9 @@ import numpy as np
 
 from qgmag import constants as c
 from qgmag.bands.engine import BandData
-from qgmag.errors import QgmagError
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
-from qgmag.geometry.roundoff import EPS, guard_weight
+from qgmag.geometry.roundoff import check_exact_degeneracies, guard_weight
 from qgmag.geometry.second_order_orbital import MAX_DERIVATIVE, orbital_sea_weights
 from qgmag.models.base import FloatArray
 
@@ -138,60 +137,13 @@ def orbital_drude_itinerant_mass(bands: BandData) -> FloatArray:
     return _guard(x, bands, "kinetic_orbital_second_order (tau^2)", 4)
 
 
-#: in-set velocity spread |P_D V P_D - v̄ 1| above this fraction of the chunk's largest |V|
-#: makes the per-band orbital τ¹ weight gauge dependent (:func:`orbital_dipole`)
-SET_VELOCITY_TOL = 1e-8
-#: pairs split by less than EXACT_SPLIT_FACTOR ε_mach max|ε| count as exactly degenerate
-EXACT_SPLIT_FACTOR = 1e6
-
-
-def _check_orbital_dipole_sets(bands: BandData) -> None:
-    """QgmagError where bands that are exactly degenerate (split by less than
-    EXACT_SPLIT_FACTOR ε_mach max|ε|) lie where f0' can be nonzero
-    (``bands.fermi_surface_range``, set by the integration; everywhere otherwise) and their
-    velocity block P_D V P_D is not a multiple of 1: there the per-band products v_n F_n
-    of the orbital τ¹ depend on the eigensolver's arbitrary basis of the set (the set
-    trace Tr_D[V F] would need F's non-Abelian set matrix, not implemented). A set whose
-    velocity block is v̄ 1 (the Kramers pairs of a PT-symmetric model) gives v̄ Σ_D F_n,
-    gauge invariant; bands grouped by degeneracy_tol but split (Te's pairs, 1e-6-1e-5 eV)
-    have their own eigenbasis, which the per-band products use."""
-    deg = bands.degenerate & ~np.eye(bands.n_bands, dtype=bool)[None]  # partners p ≠ n
-    if not deg.any():
-        return
-    lo, hi = getattr(bands, "fermi_surface_range", (-np.inf, np.inf))
-    e = bands.energy
-    near = (e >= lo) & (e <= hi)
-    # pairs split by less than this have no basis of their own: eigh's vectors of such a
-    # pair are mixed by ε_mach|H|/δ, more than 1e-6 below it (a split pair's eigenbasis is
-    # the bands' own, fixed by its splitting; see the docs page)
-    floor = EXACT_SPLIT_FACTOR * EPS * max(float(np.abs(e).max()), 1.0)
-    split = np.abs(e[:, :, None] - e[:, None, :])
-    pair = deg & near[:, :, None] & near[:, None, :] & (split < floor)
-    if not pair.any():
-        return
-    v = bands.velocity_matrix
-    spread = np.abs(v).max(axis=0)  # off-diagonal in-set elements
-    diag = np.real(np.diagonal(v, axis1=-2, axis2=-1))  # (3, N, n)
-    spread = np.maximum(spread, np.abs(diag[:, :, :, None] - diag[:, :, None, :]).max(axis=0))
-    worst = float(np.where(pair, spread, 0.0).max())
-    if worst > SET_VELOCITY_TOL * float(np.abs(v).max()):
-        i = int(np.argmax(np.where(pair, spread, 0.0).reshape(e.shape[0], -1).max(axis=1)))
-        raise QgmagError(
-            "kinetic_orbital_second_order (tau^1): exactly degenerate bands near the Fermi "
-            f"level (k-point {i} of the chunk, split by < {floor:.1e} eV) have a velocity "
-            f"block that is not a multiple of 1 (spread "
-            f"{worst:.2e} eV·Å): the per-band dipole v_n F_n of the orbital τ¹ depends on the "
-            "basis inside such a set (it needs F's non-Abelian set matrix, not implemented). "
-            "Use a mesh that avoids the symmetry points and lines where bands are degenerate "
-            "(shift=True, or an odd Monkhorst-Pack mesh), or drop the orbital E² observable; "
-            "the spin E² response (set traces) is not affected."
-        )
-
-
 def orbital_dipole(bands: BandData) -> FloatArray:
     """½(v^j F^{ik} + v^k F^{ij})_n/(e/ħ) (eV·Å⁴), weight of f0' (F physical sign); refused
-    where a degenerate set makes it gauge dependent (:func:`_check_orbital_dipole_sets`)."""
-    _check_orbital_dipole_sets(bands)
+    where a degenerate set makes it gauge dependent (:func:`~qgmag.geometry.roundoff.
+    check_exact_degeneracies`)."""
+    check_exact_degeneracies(
+        bands, "kinetic_orbital_second_order (tau^1)", getattr(bands, "fermi_surface_range", None)
+    )
     x = rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
     return _guard(x, bands, "kinetic_orbital_second_order (tau^1)", 4)
 
