@@ -81,19 +81,23 @@ class IntegrationPlan:
         this window only (:meth:`BandData.row_subset`). None when not applicable."""
         if self.integration is not None or not self.band_window or self.energy_window:
             return None
+        margin = self.kernel_margin
+        return (min(self.mu) - margin, max(self.mu) + margin)
+
+    @property
+    def kernel_margin(self) -> float:
+        """eV beyond every μ where f0' is exactly zero: TAIL_CUTOFF widths of the largest
+        broadening, at least the Fermi-step statistics window."""
         smear = self.smearing.width if self.smearing is not None else 0.0
         width = max(BOLTZMANN_EV * t if t > 0 else smear for t in self.temperature)
-        margin = max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
-        return (min(self.mu) - margin, max(self.mu) + margin)
+        return max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
 
     @property
     def fermi_surface_range(self) -> tuple[float, float]:
         """(lo, hi) eV outside which f0' vanishes for every μ and T of the plan (the same
         margin as :attr:`fermi_surface_window`, whatever the band-window settings): handed
         to the integrands as ``BandData.fermi_surface_range``."""
-        smear = self.smearing.width if self.smearing is not None else 0.0
-        width = max(BOLTZMANN_EV * t if t > 0 else smear for t in self.temperature)
-        margin = max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
+        margin = self.kernel_margin
         return (min(self.mu) - margin, max(self.mu) + margin)
 
     @property
@@ -113,9 +117,7 @@ class IntegrationPlan:
             supports_band_window(t.integrand) for _, t in self.terms
         ):
             return None
-        smear = self.smearing.width if self.smearing is not None else 0.0
-        width = max(BOLTZMANN_EV * t if t > 0 else smear for t in self.temperature)
-        margin = max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
+        margin = self.kernel_margin
         fermi_sea = any(k in ("f0", "grand") for k in self.kernels)
         lo = -np.inf if fermi_sea else min(self.mu) - margin
         return (lo, max(self.mu) + margin)
