@@ -107,10 +107,36 @@ def limit_blas_threads() -> None:
 _WORKER_READY: dict[str, int | None] = {"pid": None}
 
 
+class _ShutdownCancellationFilter:
+    """Drops the worker state machine's "Async instruction for <Task ...> ended with
+    CancelledError" record: Dask logs it (as a warning) only from ``Worker.close`` while a
+    task is still running, which is what closing the cluster of an interrupted run does.
+    Every other record of that logger passes."""
+
+    def filter(self, record: object) -> bool:
+        message = str(getattr(record, "msg", ""))
+        return not (
+            message.startswith("Async instruction for")
+            and message.endswith("ended with CancelledError")
+        )
+
+
+def quiet_worker_shutdown() -> None:
+    """Install :class:`_ShutdownCancellationFilter` on this process's
+    ``distributed.worker.state_machine`` logger (once)."""
+    import logging
+
+    state_machine = logging.getLogger("distributed.worker.state_machine")
+    if not any(isinstance(f, _ShutdownCancellationFilter) for f in state_machine.filters):
+        state_machine.addFilter(_ShutdownCancellationFilter())  # type: ignore[arg-type]
+
+
 def _prepare_worker() -> None:
-    """Tune the allocator and limit BLAS to one thread, until a task has finished here."""
+    """Tune the allocator and limit BLAS to one thread, until a task has finished here;
+    keep the worker quiet if it is closed while running a task (an interrupted run)."""
     if _WORKER_READY["pid"] == os.getpid():
         return
+    quiet_worker_shutdown()
     tune_allocator()
     try:
         limit_blas_threads()

@@ -46,3 +46,22 @@ def test_interrupted_dask_run_is_quiet(tmp_path):
     assert "INTERRUPTED" in proc.stderr, proc.stderr
     noise = [line for line in proc.stderr.splitlines() if "WARNING" in line or "ERROR" in line]
     assert noise == [], proc.stderr
+
+
+def test_shutdown_filter_drops_only_the_close_time_cancellation_record():
+    """The filter installed on workers drops Dask's close-time record and nothing else."""
+    import logging
+
+    from qgmag.parallel import _ShutdownCancellationFilter
+
+    def record(msg: str) -> logging.LogRecord:
+        return logging.LogRecord(
+            "distributed.worker.state_machine", logging.WARNING, "", 0, msg, None, None
+        )
+
+    keep = _ShutdownCancellationFilter()
+    assert not keep.filter(
+        record("Async instruction for <Task cancelled name='execute(x)'> ended with CancelledError")
+    )
+    assert keep.filter(record("Async instruction for <Task x> failed"))
+    assert keep.filter(record("Could not find data: {'x': ['tcp://127.0.0.1:1']}"))

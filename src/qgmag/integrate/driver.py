@@ -538,7 +538,11 @@ def _quietly(close: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         import logging
 
-        loggers = [logging.getLogger(n) for n in ("distributed", "tornado", "asyncio")]
+        # Dask's logging config gives some children their own level (tornado.application:
+        # error), which a parent's level does not override: silence every logger below too
+        roots = ("distributed", "tornado", "asyncio")
+        names = [n for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in roots]
+        loggers = [logging.getLogger(n) for n in sorted(set(names) | set(roots))]
         levels = [lg.level for lg in loggers]
         for lg in loggers:
             lg.setLevel(logging.CRITICAL + 1)
