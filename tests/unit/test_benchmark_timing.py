@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,10 +53,13 @@ print(wall, cpu, busy_wall, busy_cpu)
 def test_cpu_and_wall_clocks():
     # Sleeping costs wall time, not CPU time; a busy loop costs CPU time. process_time
     # counts every thread of the process, so this runs in a fresh interpreter: in the
-    # test process, BLAS threads of earlier tests may still spin and be counted.
+    # test process, BLAS threads of earlier tests may still spin and be counted. One BLAS
+    # thread, as the benchmarks run (benchmarks/timing.py): OpenBLAS 0.3.31's idle pool
+    # threads spin after numpy's import, 0.06 s of CPU during the 0.2 s sleep on 2 cores.
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
     out = subprocess.run(
         [sys.executable, "-c", CLOCKS_SCRIPT, str(PATH)],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True, text=True, check=True, timeout=60, env=env,
     ).stdout
     wall, cpu, busy_wall, busy_cpu = map(float, out.split())
     assert wall >= 0.2 and cpu < 0.1 * wall

@@ -117,3 +117,15 @@ def test_mutated_example_configs_give_a_config_or_a_qgmag_error(tmp_path, data):
             cfg.model.build()
     except QgmagError:
         pass
+
+
+@pytest.mark.parametrize("row", ["0 0.000000 0.000000", "0.000000 3.000000 0.000000"])
+def test_singular_lattice_is_refused_with_the_file_named(cubic_text, tmp_path, row):
+    """A lattice block whose vectors span no cell (a zero row, found by the fuzz test above:
+    a LinAlgError traceback before; a repeated row) is refused naming its file."""
+    lines = cubic_text.split("\n")
+    lines[1] = row
+    path = tmp_path / "bad_tb.dat"
+    path.write_text("\n".join(lines))
+    with pytest.raises(QgmagError, match=r"do not span a cell.*bad_tb\.dat|bad_tb\.dat.*span"):
+        read_wannier90(path)

@@ -179,6 +179,20 @@ def _as_lattice(value: Any, source: str) -> np.ndarray:
 
 
 def _resolve_lattice(raw: RawWannierData, lattice: Any) -> tuple[np.ndarray, str]:
+    """(3, 3) lattice rows in Å and where they came from, checked to span a cell."""
+    lat, source = _find_lattice(raw, lattice)
+    lengths = np.linalg.norm(lat, axis=1)
+    volume = abs(float(np.linalg.det(lat))) if np.all(np.isfinite(lat)) else np.nan
+    if not (np.isfinite(volume) and volume > 1e-8 * float(np.prod(lengths))):
+        raise WannierFormatError(
+            f"the lattice vectors from {source} do not span a cell (cell volume {volume:.3g} "
+            f"Å³, vector lengths {np.array2string(lengths, precision=3)} Å): check the lattice "
+            "block of that file, or pass lattice=(3, 3) rows in Å."
+        )
+    return lat, source
+
+
+def _find_lattice(raw: RawWannierData, lattice: Any) -> tuple[np.ndarray, str]:
     if lattice is not None:
         if isinstance(lattice, str | os.PathLike):
             p = Path(lattice)
