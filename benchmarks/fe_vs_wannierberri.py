@@ -17,8 +17,7 @@ levels (``--n-mu`` levels, E_F ± ``--window`` eV), unsymmetrized. Observable se
   ``set_spin_interlaced()``; only <sigma_z> is compared: for the x, y components WB's
   spin operator carries the centre phases of pairs whose partners sit at different
   centres, see ``tests/cross_code/test_wannierberri.py``);
-* C: kinetic_orbital_extrinsic + kinetic_orbital_intrinsic (qgmag, 300 K, tau = 10 fs; on
-  the shifted mesh, whose points avoid Γ and Te's H points: see the worker)
+* C: kinetic_orbital_extrinsic + kinetic_orbital_intrinsic (qgmag, 300 K, tau = 10 fs)
   vs WB ``GME_orb_FermiSurf`` (orbital kinetic magnetoelectric / GME tensor, converted by
   alpha_ij = -(tau/hbar) K_{j:i}) with WB's FermiDiracSmoother on the same E_F grid
   (WB has no intrinsic (F-tensor) counterpart: qgmag only). Default material for C is Te
@@ -121,10 +120,6 @@ def worker_qgmag(case: str, nk: int, mu: list[float], material: str, tol: float)
             tau=TAU_FS,
             allow_coarse_mesh=True,  # a speed benchmark: 30^3 is below the 300 K guard
             degeneracy_tol=tol,  # Te's spin-split pairs: see --c-degeneracy-tol
-            # set C: the shifted mesh (no time-reversal-invariant momentum): at Γ and the H
-            # points of the Γ-centred one the per-band F of exact Kramers sets is basis
-            # dependent and refused (qgmag.geometry.roundoff.check_exact_degeneracies)
-            **({"shift": True} if case == "C" else {}),
         )
         out["kinetic_orbital_extrinsic"] = ds.kinetic_orbital_extrinsic.values[:, 0].tolist()
         if case == "C":
@@ -401,8 +396,6 @@ def main() -> None:
                 note = " (loose: postw90 = full Berry connection + own MDRS)"
             peer_floor = theirs["cpu_seconds"] / ours["eigh_cpu_seconds"]
             agree = compare(ours, theirs, keys[case], rows)
-            if case == "C" and code == "wannierberri":  # WB on the Γ-centred mesh
-                agree, note = "not compared", " (qgmag on the shifted mesh; compare with Cx)"
             if code == "qgmag-base":  # same code family: its own floor, every level and key
                 peer_floor = theirs["cpu_seconds"] / theirs["eigh_cpu_seconds"]
                 agree, note = compare(ours, theirs, base_keys[case]), " (--baseline-src)"

@@ -216,16 +216,23 @@ def test_tau1_zero_on_a_symmetric_gamma_mesh(gaas, symmetric):
     Tr_D[V α] (a tensor in every degenerate set). With the former per-band products
     v_n α_n the spin τ¹ here was 1.5e-6-2.7e-6 μB/cell/(V/nm)², set by the round-off gauge
     inside the sets. Measured: spin 1.5e-18 (model as read 2.2e-5), current 2.8e-19 (as
-    read 1.6e-8 A/V²)."""
+    read 1.6e-8 A/V²). The orbital τ¹ with F's set matrix: 7.0e-17 (as read 5.1e-6; with
+    gauge_seed 1-3, 7.8e-17-1.0e-16); with the former per-band v_n F_n it was refused here
+    (1.16e-4, 1.04e-4, 5.8e-5 for three random bases of the sets)."""
     sym, _ = symmetric
     kw = dict(mu=7.9, temperature=300.0, kmesh=(4, 4, 4), allow_coarse_mesh=True)
-    names = [SPIN, "nonlinear_current_second_order"]
+    names = [SPIN, "nonlinear_current_second_order", ORB]
     ds = qgmag.compute(sym, names, degeneracy_tol=1e-3, **kw)
     read = qgmag.compute(gaas, names, degeneracy_tol=1e-3, **kw)
     assert float(np.abs(ds[f"{SPIN}_tau1_per_cell"].values).max()) < 1e-15
     current = "nonlinear_current_second_order_tau1"
     ref = float(np.abs(read[current].values).max())
     assert ref > 0 and float(np.abs(ds[current].values).max()) < 1e-9 * ref
+    orbital = f"{ORB}_tau1_per_cell"
+    ref = float(np.abs(read[orbital].values).max())
+    assert ref > 0 and float(np.abs(ds[orbital].values).max()) < 1e-9 * ref
+    rotated = qgmag.compute(sym, ORB, degeneracy_tol=1e-3, gauge_seed=1, **kw)
+    assert float(np.abs(rotated[orbital].values).max()) < 1e-9 * ref
 
 
 def test_symmetrizing_twice_changes_nothing(symmetric):
@@ -258,6 +265,41 @@ def _mesh(model, nk):
     return f @ np.asarray(model.reciprocal_lattice)
 
 
+def _check_gamma_mesh_dipole_weights(sym, old, new, need_second_derivatives=False):
+    """The symmetric model on the Γ-centred 4³ mesh, μ = 7.9 eV, 300 K: the ``new`` τ¹ weight
+    (bands -> (3, 3, 3, N, n)) sums with f0′ to zero (≤ 1e-10 of Σ|X f0′|, degeneracy_tol
+    1e-3) where ``old`` does not (> 1e-3), and its set sums do not move under random
+    rotations of exactly degenerate sets (≤ 1e-10; ``old``'s move by > 1e-6). A grouped split
+    pair is not a symmetry, hence the rotations at degeneracy_tol 1e-8."""
+    ks = _mesh(sym, 4)
+    sums = {}
+    for seed, tol in ((None, 1e-3), (None, 1e-8), (1, 1e-8)):
+        rot = None if seed is None else np.random.default_rng(seed)
+        bands = BandData(
+            sym,
+            ks,
+            degeneracy_tol=tol,
+            gauge_rotation=rot,
+            need_second_derivatives=need_second_derivatives,
+        )
+        f = 1.0 / (1.0 + np.exp((bands.energy - 7.9) / 0.025852))
+        df = -f * (1 - f) / 0.025852
+        for label, weight in (("old", old), ("new", new)):
+            x = weight(bands)
+            sums[label, seed, tol] = (
+                np.einsum("ibckn,kn->ibc", x, df),
+                np.einsum("ibckn,kn->ibc", np.abs(x), np.abs(df)).max(),
+                np.einsum("ibckn->ibck", x),  # set sums: all bands
+            )
+    new_total, new_scale, _ = sums["new", None, 1e-3]
+    assert np.max(np.abs(new_total)) <= 1e-10 * new_scale
+    old_total, old_scale, _ = sums["old", None, 1e-3]
+    assert np.max(np.abs(old_total)) > 1e-3 * old_scale
+    for label, bound in (("new", lambda d: d <= 1e-10), ("old", lambda d: d > 1e-6)):
+        ref = sums[label, None, 1e-8][2]
+        assert bound(np.max(np.abs(ref - sums[label, 1, 1e-8][2])) / np.max(np.abs(ref))), label
+
+
 def test_covariant_spin_dipole_weight(gaas, symmetric):
     """Re Tr_D[V^b α^{ic}] (geometry.second_order.dipole_weight_covariant): (1) identical to
     the per-band ½(v_n Φ_n + …) at generic k (no degenerate sets; measured 1.8e-13
@@ -275,30 +317,44 @@ def test_covariant_spin_dipole_weight(gaas, symmetric):
     old = so.dipole_weight(bands, q.spin_berry_curvature(bands))
     new = so.dipole_weight_covariant(bands, bands.spin_matrix)
     assert np.max(np.abs(new - old)) < 1e-10 * np.max(np.abs(old))
-    ks = _mesh(sym, 4)
-    sums = {}
-    for seed, tol in ((None, 1e-3), (None, 1e-8), (1, 1e-8)):
-        rot = None if seed is None else np.random.default_rng(seed)
-        bands = BandData(sym, ks, degeneracy_tol=tol, gauge_rotation=rot)
-        f = 1.0 / (1.0 + np.exp((bands.energy - 7.9) / 0.025852))
-        df = -f * (1 - f) / 0.025852
-        for label, x in (
-            ("old", so.dipole_weight(bands, q.spin_berry_curvature(bands))),
-            ("new", so.dipole_weight_covariant(bands, bands.spin_matrix)),
-        ):
-            sums[label, seed, tol] = (
-                np.einsum("ibckn,kn->ibc", x, df),
-                np.einsum("ibckn,kn->ibc", np.abs(x), np.abs(df)).max(),
-                np.einsum("ibckn->ibck", x),  # set sums: all bands
-            )
-    new_total, new_scale, _ = sums["new", None, 1e-3]
-    assert np.max(np.abs(new_total)) <= 1e-10 * new_scale
-    old_total, old_scale, _ = sums["old", None, 1e-3]
-    assert np.max(np.abs(old_total)) > 1e-3 * old_scale
-    # rotations of exactly degenerate sets (a grouped split pair is not a symmetry)
-    for label, bound in (("new", lambda d: d <= 1e-10), ("old", lambda d: d > 1e-6)):
-        ref = sums[label, None, 1e-8][2]
-        assert bound(np.max(np.abs(ref - sums[label, 1, 1e-8][2])) / np.max(np.abs(ref))), label
+    _check_gamma_mesh_dipole_weights(
+        sym,
+        old=lambda b: so.dipole_weight(b, q.spin_berry_curvature(b)),
+        new=lambda b: so.dipole_weight_covariant(b, b.spin_matrix),
+    )
+
+
+def test_covariant_orbital_dipole_weight(gaas, symmetric):
+    """The orbital τ¹ weight ½ Re Tr_D[V^b F^{ic} + V^c F^{ib}] with F's set matrix
+    (geometry.magnetoelectric.magnetoelectric_set_blocks): (1) identical to the per-band
+    ½(v_n F_n + …) at generic k (no degenerate sets); (2) its set sums are invariant under
+    random rotations of exactly degenerate sets (Γ-centred 4³: Γ, X, L and the symmetry
+    lines), where those of the per-band product change; (3) with it the symmetric model's
+    orbital τ¹ on that mesh (μ = 7.9 eV, 300 K, degeneracy_tol 1e-3) is zero to round-off
+    (−43m1' forbids it). Measured: |Σ X f0′| = 3.7e-13 Σ|X f0′| (per-band product 0.49);
+    set sums move by 5.9e-13 under the rotations (per-band product 9.5e-5)."""
+    from qgmag.geometry import second_order as so
+    from qgmag.geometry.magnetoelectric import magnetoelectric_set_blocks, magnetoelectric_tensor
+
+    sym, _ = symmetric
+    k = np.random.default_rng(11).random((6, 3)) @ np.asarray(gaas.reciprocal_lattice)
+    bands = BandData(gaas, k, degeneracy_tol=1e-9, need_second_derivatives=True)
+    assert not bands.degenerate_partners  # generic k: every band its own set
+    bands.__dict__["degenerate_partners"] = [
+        (
+            np.broadcast_to(np.arange(bands.n_bands), bands.energy.shape),
+            np.zeros(bands.energy.shape, bool),
+        )
+    ]  # an empty partner rank: the set-matrix path on bands without sets
+    old = so.dipole_weight(bands, magnetoelectric_tensor(bands))
+    new = so.dipole_weight_of_matrix(bands, magnetoelectric_set_blocks(bands))
+    assert np.max(np.abs(new - old)) < 1e-12 * np.max(np.abs(old))
+    _check_gamma_mesh_dipole_weights(
+        sym,
+        old=lambda b: so.dipole_weight(b, magnetoelectric_tensor(b)),
+        new=lambda b: so.dipole_weight_of_matrix(b, magnetoelectric_set_blocks(b)),
+        need_second_derivatives=True,
+    )
 
 
 def test_spin_tau1_of_the_h_breaking_on_the_gamma_mesh(gaas, symmetric):

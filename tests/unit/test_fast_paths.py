@@ -72,6 +72,21 @@ def test_f_tensor_uses_cached_second_derivatives_the_same_way() -> None:
     _assert_equal(magnetoelectric_tensor(a), magnetoelectric_tensor(b))
 
 
+def _per_k_scale(bands: BandData, ref: np.ndarray) -> np.ndarray:
+    """Round-off scale of F per k-point (N,): its largest entry, and where the k-point has
+    exactly degenerate sets (split < 1e-6 meV; per-band F there is a basis-dependent part
+    of a set sum that may cancel, e.g. to zero at Te's Γ by time reversal) the largest
+    entry of the two terms of Eq. (10) it is the sum of."""
+    scale = np.max(np.abs(ref), axis=(0, 1, 3))
+    exact = (np.abs(np.diff(bands.energy, axis=1)) < 1e-9).any(axis=1)
+    if exact.any():
+        terms = [q.magnetoelectric_interband_native(bands),
+                 q.magnetoelectric_dipole_native(q.metric_dipole(bands, set_velocity=True))]
+        biggest = np.max([np.max(np.abs(t), axis=(0, 1, 3)) for t in terms], axis=0)
+        scale = np.where(exact, np.maximum(scale, biggest), scale)
+    return scale
+
+
 def _wannier(shared_data, name: str):
     return qgmag.read_wannier90(shared_data / name, spinor_ordering="spin-fastest")
 
@@ -90,7 +105,7 @@ def test_f_tensor_and_trace_equal_reference_on_wannier_models(shared_data, path,
     k = _kpoints(model, 48, 11)
     a, b = (BandData(model, k, need_second_derivatives=True, degeneracy_tol=tol) for _ in "ab")
     fast, ref = magnetoelectric_tensor(a), q.magnetoelectric_tensor_reference(b)
-    per_k = np.max(np.abs(ref), axis=(0, 1, 3))
+    per_k = _per_k_scale(b, ref)
     assert np.all(np.abs(fast - ref) <= 1e-12 * per_k[None, None, :, None])
     occ = (a.energy < np.median(a.energy)).astype(float)
     _assert_equal(np.einsum("ijkn,kn->ij", fast, occ), np.einsum("ijkn,kn->ij", ref, occ))
@@ -188,8 +203,13 @@ def test_f_tensor_compiled_row_pass_equals_its_numpy_form(shared_data, path, mon
     for kernel in ("numpy", "numba"):
         monkeypatch.setattr(me, "MAGNETOELECTRIC_KERNEL", kernel)
         results[kernel] = me.magnetoelectric_tensor(bands)
-    per_k = np.max(np.abs(results["numpy"]), axis=(0, 1, 3))
-    assert np.all(np.abs(results["numba"] - results["numpy"]) <= 1e-13 * per_k[None, None, :, None])
+    # 1e-13 of each k-point's largest entry; at exactly degenerate k-points (Te's Γ, where
+    # the per-band values partly cancel) 1e-12 of the largest Eq. (10) term: measured 2.7e-13
+    # (the two forms add the row and column partners of the sets in another order)
+    per_k = _per_k_scale(bands, results["numpy"])
+    exact = (np.abs(np.diff(bands.energy, axis=1)) < 1e-9).any(axis=1)
+    tol = np.where(exact, 1e-12, 1e-13) * per_k
+    assert np.all(np.abs(results["numba"] - results["numpy"]) <= tol[None, None, :, None])
 
 
 def test_f_row_pass_refuses_wrong_shapes() -> None:

@@ -50,13 +50,20 @@ def _compile() -> object:
                     g1 = v0 * c2 - v2 * c0 + kk[k, p, 6, m] - kk[k, p, 2, m]
                     g2 = v1 * c0 - v0 * c1 + kk[k, p, 1, m] - kk[k, p, 3, m]
                     for q in range(n_q):
-                        if pvalid[q, k, m]:
+                        if pvalid[q, k, m]:  # column set: 2 [D^r V^j - D^j V^r]_{p l m}
                             l = pidx[q, k, m]
                             d0, d1, d2 = dp[k, p, 0, l], dp[k, p, 1, l], dp[k, p, 2, l]
                             w0, w1, w2 = vp[k, l, 0, m], vp[k, l, 1, m], vp[k, l, 2, m]
-                            g0 += d2 * w1 - d1 * w2
-                            g1 += d0 * w2 - d2 * w0
-                            g2 += d1 * w0 - d0 * w1
+                            g0 += 2.0 * (d2 * w1 - d1 * w2)
+                            g1 += 2.0 * (d0 * w2 - d2 * w0)
+                            g2 += 2.0 * (d1 * w0 - d0 * w1)
+                        if pvalid[q, k, p]:  # row set: -[V^j D^r - V^r D^j]_{p l m}
+                            l = pidx[q, k, p]
+                            w0, w1, w2 = vp[k, p, 0, l], vp[k, p, 1, l], vp[k, p, 2, l]
+                            d0, d1, d2 = dp[k, l, 0, m], dp[k, l, 1, m], dp[k, l, 2, m]
+                            g0 -= w1 * d2 - w2 * d1
+                            g1 -= w2 * d0 - w0 * d2
+                            g2 -= w0 * d1 - w1 * d0
                     for c in range(3):
                         e = ep[k, p, c, m]
                         out[k, p, 0, c] += g0.real * e.real + g0.imag * e.imag

@@ -178,7 +178,7 @@ def _times_block(
     return out
 
 
-def metric_dipole(bands: BandData) -> FloatArray:
+def metric_dipole(bands: BandData, set_velocity: bool = False) -> FloatArray:
     """∂_c g^{ab}_n (3[c], 3[a], 3[b], N, n) in Å³, analytically from ∂H and ∂²H.
 
     Uses ∂_c V^a = W^{ac} - D^c V^a + V^a D^c with D^c = <l|∂_c n> = -i A^c (the
@@ -186,6 +186,14 @@ def metric_dipole(bands: BandData) -> FloatArray:
     ∂_c (ε_n-ε_m)^-2 = -2 (ε_n-ε_m)^-3 (v^c_n - v^c_m). Exact where bands are
     non-degenerate and for sets degenerate at every k; needs BandData built with
     ``need_second_derivatives=True``.
+
+    ``set_velocity=True`` gives the set form used by F: the band velocities v^c_n, v^c_m
+    of the last term become the velocity blocks of their degenerate sets,
+    -2 Re Σ_{l∈D(n)} V^c_nl Σ_m V^a_lm V^b_mn/((ε_l-ε_m)(ε_n-ε_m)²) and
+    +2 Re Σ_m Σ_{l∈D(m)} V^a_nl V^c_lm V^b_mn/((ε_n-ε_l)(ε_n-ε_m)²), so that its sum over a
+    set, Re Tr_D[...], does not depend on the basis inside exactly degenerate sets (the
+    per-band form does, where P_D V P_D is not v̄ 1; docs/observables/
+    kinetic_orbital_intrinsic.md). The same for non-degenerate bands.
     """
     v = bands.velocity_matrix
     w = bands.second_derivative_matrix
@@ -203,6 +211,14 @@ def metric_dipole(bands: BandData) -> FloatArray:
     # a <-> b (both matrices Hermitian): only its real part enters
     dgap = vel[:, :, :, None] - vel[:, :, None, :]  # (3, N, n, m): v_n - v_m
     term3 = -2.0 * np.einsum("aknm,bkmn,knm,cknm->cabkn", v, v, inv2 * inv, dgap, optimize=True)
+    if set_velocity:  # the off-diagonal parts of the row and column sets' velocity blocks
+        offdiag = bands.degenerate & ~np.eye(inv.shape[-1], dtype=bool)[None]
+        vblk = v * offdiag[None]
+        vi, vi2 = v * inv[None], v * inv2[None]
+        y = np.matmul(vi[:, None], vi2[None, :])  # Σ_m V^a_lm V^b_mn/((ε_l-ε_m)(ε_n-ε_m)²)
+        term3 -= 2.0 * np.einsum("cknl,abkln->cabkn", vblk, y, optimize=True)
+        z = np.matmul(vi[:, None], vblk[None, :])  # Σ_{l∈D(m)} V^a_nl V^c_lm/(ε_n-ε_l)
+        term3 += 2.0 * np.einsum("acknm,bkmn->cabkn", z, vi2, optimize=True)
     return term1 + np.swapaxes(term1, 1, 2) + np.real(term3)
 
 
@@ -239,7 +255,7 @@ def magnetoelectric_tensor_reference(bands: BandData) -> FloatArray:
     (Eq. 10 term by term; the reference of :func:`magnetoelectric_tensor_native`), Å³."""
     return MAGNETOELECTRIC_SIGN * (
         magnetoelectric_interband_native(bands)
-        + magnetoelectric_dipole_native(metric_dipole(bands))
+        + magnetoelectric_dipole_native(metric_dipole(bands, set_velocity=True))
     )
 
 

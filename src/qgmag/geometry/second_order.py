@@ -207,10 +207,17 @@ def dipole_weight_covariant(bands: BandData, op: ComplexArray) -> FloatArray:
     :func:`dipole_weight` of :func:`field_induced_response` for non-degenerate bands;
     unlike that per-band product v_n α_n it is gauge invariant and a tensor inside
     degenerate sets (the spin and current τ¹ weights; docs/real_materials.md §6.4)."""
-    alpha = field_induced_matrix(bands, op)
+    return dipole_weight_of_matrix(bands, field_induced_matrix(bands, op))
+
+
+def dipole_weight_of_matrix(bands: BandData, alpha: ComplexArray) -> FloatArray:
+    """½ Re (V^b_D α^{ic}_D + V^c_D α^{ib}_D)_nn (3, 3, 3, N, n) for a set matrix α
+    (3[i], 3[c], N, n, n) whose blocks on degenerate sets transform covariantly (such as
+    :func:`field_induced_matrix`, or F's :func:`~qgmag.geometry.magnetoelectric.
+    magnetoelectric_set_blocks`); summed over a set, gauge invariant."""
     v = bands.velocity_matrix
-    out = np.zeros((op.shape[0], 3, 3, *bands.energy.shape))
-    for i in range(op.shape[0]):
+    out = np.zeros((alpha.shape[0], 3, 3, *bands.energy.shape))
+    for i in range(alpha.shape[0]):
         for b in range(bands.dim):
             for c in range(bands.dim):
                 x = 0.5 * set_trace(bands, v[b], alpha[i, c])

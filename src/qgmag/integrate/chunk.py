@@ -93,14 +93,6 @@ class IntegrationPlan:
         return max(TAIL_CUTOFF * width, FERMI_STEP_WINDOW)
 
     @property
-    def fermi_surface_range(self) -> tuple[float, float]:
-        """(lo, hi) eV outside which f0' vanishes for every μ and T of the plan (the same
-        margin as :attr:`fermi_surface_window`, whatever the band-window settings): handed
-        to the integrands as ``BandData.fermi_surface_range``."""
-        margin = self.kernel_margin
-        return (min(self.mu) - margin, max(self.mu) + margin)
-
-    @property
     def energy_window(self) -> tuple[float, float] | None:
         """(lo, hi) eV outside which every kernel of the plan is exactly zero, or None.
 
@@ -170,7 +162,6 @@ def integrate_chunk(model: Model, plan: IntegrationPlan, start: int, stop: int) 
         energy_window=plan.energy_window,
         mesh_range=(plan.mesh, start, stop) if plan.separable_sums else None,
     )
-    bands.fermi_surface_range = plan.fermi_surface_range  # read by integrands that need it
     n_k, n_b = bands.row_energy.shape
     mu = np.asarray(plan.mu)
     temp = np.asarray(plan.temperature)

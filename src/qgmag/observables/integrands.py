@@ -21,7 +21,7 @@ import numpy as np
 
 from qgmag.bands.engine import BandData
 from qgmag.geometry import quantities as q
-from qgmag.geometry.roundoff import check_exact_degeneracies, guard_weight
+from qgmag.geometry.roundoff import guard_weight
 from qgmag.models.base import FloatArray
 
 Fn = Callable[[BandData], FloatArray]
@@ -99,26 +99,18 @@ def orbital_moment_velocity(bands: BandData) -> FloatArray:
 
 
 def magnetoelectric_analytic(bands: BandData) -> FloatArray:
-    """F^{ij}_n/(e/hbar) in Å³, physical sign, metric dipole from ∂²H (Eq. 10)."""
-    _check_sets(bands)
+    """F^{ij}_n/(e/hbar) in Å³, physical sign, metric dipole from ∂²H (Eq. 10); its sum
+    over a degenerate set does not depend on the basis inside the set (set velocity
+    blocks, :func:`qgmag.geometry.quantities.metric_dipole`)."""
     x = _tensor(q.magnetoelectric_tensor_native(bands), bands.dim)
     return guard_weight(x, bands, "kinetic_orbital_intrinsic (F)", 3)
 
 
 def magnetoelectric_interband(bands: BandData) -> FloatArray:
-    """Interband (first) term of F^{ij}_n/(e/hbar), physical sign, Å³."""
-    _check_sets(bands)
+    """Interband (first) term of F^{ij}_n/(e/hbar), physical sign, Å³ (gauge covariant
+    inside degenerate sets, like the whole F)."""
     x = _tensor(q.MAGNETOELECTRIC_SIGN * q.magnetoelectric_interband_native(bands), bands.dim)
     return guard_weight(x, bands, "kinetic_orbital_intrinsic (F)", 3)
-
-
-def _check_sets(bands: BandData) -> None:
-    """Refuse basis-dependent F_n in the Fermi sea (:func:`check_exact_degeneracies`; the
-    sea reaches up to the top of the plan's Fermi-surface range)."""
-    fs = getattr(bands, "fermi_surface_range", None)
-    check_exact_degeneracies(
-        bands, "kinetic_orbital_intrinsic (F)", None if fs is None else (-np.inf, fs[1])
-    )
 
 
 @row_bands

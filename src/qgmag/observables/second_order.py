@@ -30,7 +30,7 @@ from qgmag import constants as c
 from qgmag.bands.engine import BandData
 from qgmag.geometry import quantities as q
 from qgmag.geometry import second_order as so
-from qgmag.geometry.roundoff import check_exact_degeneracies, guard_weight
+from qgmag.geometry.roundoff import guard_weight
 from qgmag.geometry.second_order_orbital import MAX_DERIVATIVE, orbital_sea_weights
 from qgmag.models.base import FloatArray
 
@@ -138,13 +138,16 @@ def orbital_drude_itinerant_mass(bands: BandData) -> FloatArray:
 
 
 def orbital_dipole(bands: BandData) -> FloatArray:
-    """½(v^j F^{ik} + v^k F^{ij})_n/(e/ħ) (eV·Å⁴), weight of f0' (F physical sign); refused
-    where a degenerate set makes it gauge dependent (:func:`~qgmag.geometry.roundoff.
-    check_exact_degeneracies`)."""
-    check_exact_degeneracies(
-        bands, "kinetic_orbital_second_order (tau^1)", getattr(bands, "fermi_surface_range", None)
-    )
-    x = rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
+    """½(v^j F^{ik} + v^k F^{ij})_n/(e/ħ) (eV·Å⁴), weight of f0' (F physical sign), as the
+    set trace ½ Re Tr_D[V^j F^{ik} + V^k F^{ij}] with F's set matrix (gauge invariant inside
+    degenerate sets, :func:`~qgmag.geometry.magnetoelectric.magnetoelectric_set_blocks`)."""
+    from qgmag.geometry.magnetoelectric import magnetoelectric_set_blocks
+
+    if bands.degenerate_partners:
+        f = magnetoelectric_set_blocks(bands)
+        x = rank3(so.dipole_weight_of_matrix(bands, f), bands.dim)
+    else:  # no sets: the per-band product
+        x = rank3(so.dipole_weight(bands, q.magnetoelectric_tensor_native(bands)), bands.dim)
     return _guard(x, bands, "kinetic_orbital_second_order (tau^1)", 4)
 
 
