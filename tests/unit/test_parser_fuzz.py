@@ -129,3 +129,19 @@ def test_singular_lattice_is_refused_with_the_file_named(cubic_text, tmp_path, r
     path.write_text("\n".join(lines))
     with pytest.raises(QgmagError, match=r"do not span a cell.*bad_tb\.dat|bad_tb\.dat.*span"):
         read_wannier90(path)
+
+
+def test_huge_integer_is_refused_not_cast(cubic_text, tmp_path):
+    """An integer field beyond int64 (a fuzz mutation: 99999999999999999999) is refused with
+    the file named, not cast to garbage with a RuntimeWarning."""
+    import warnings
+
+    lines = cubic_text.split("\n")
+    assert lines[8] == "0 0 0"  # the first R-vector
+    lines[8] = "99999999999999999999 0 0"
+    path = tmp_path / "huge_tb.dat"
+    path.write_text("\n".join(lines))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(QgmagError, match="huge_tb.dat"):
+            read_wannier90(path)

@@ -139,6 +139,9 @@ def _as_int(values: np.ndarray, path: Path, what: str) -> np.ndarray:
     if values.size and not np.all(values == np.round(values)):
         bad = values[values != np.round(values)][0]
         raise _bad(path, f"{what} must be integers; found {bad!r}.")
+    if values.size and np.abs(values).max() >= 2.0**53:  # beyond exact integers (int64 cast)
+        big = float(np.abs(values).max())
+        raise _bad(path, f"{what} must be integers of a sensible size; found {big:.6g}.")
     return np.round(values).astype(np.int64)
 
 
