@@ -351,6 +351,14 @@ class Checkpoint:
                 f"checkpoint {str(self.path)!r} is a folder; give a file name such as "
                 f"{str(self.path / 'checkpoint.qgck')!r}."
             )
+        existing = next(p for p in self.path.absolute().parents if p.exists())
+        if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+            raise CheckpointError(
+                f"checkpoint {str(self.path)!r} cannot be written: {str(existing)!r} "
+                + ("is a file, not a folder" if not existing.is_dir() else "is not writable")
+                + "; choose another checkpoint path (checked before the run, so that no work "
+                "is lost at the first save; missing folders are created)."
+            )
         self.interval = float(interval)
         self.model_fingerprint = model_fingerprint(model)
         self._states: dict[str, tuple[dict[str, Any], OrderedSum]] = {}

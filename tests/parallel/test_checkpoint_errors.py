@@ -159,12 +159,35 @@ def test_failed_write_keeps_the_previous_checkpoint(model, checkpoint, monkeypat
     assert [p.name for p in checkpoint.parent.iterdir()] == [checkpoint.name]
 
 
-def test_unwritable_checkpoint_warns_and_the_run_goes_on(model, tmp_path):
+def test_checkpoint_folder_that_cannot_hold_it_is_refused_before_the_run(model, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("a file where a folder should be")
+    with pytest.raises(CheckpointError, match="is a file, not a folder"):
+        qgmag.compute(model, QUANTITIES, checkpoint=blocker / "sub" / "run.qgck", **KWARGS)
+    assert blocker.read_text() == "a file where a folder should be"
+
+
+def test_unwritable_checkpoint_warns_and_the_run_goes_on(model, tmp_path):
+    """The folder becomes unusable during the run (here: replaced by a file; a full or
+    unmounted disk alike): saves fail with a warning and the run still returns its result."""
+    import shutil
+
+    folder = tmp_path / "ckpt"
+    folder.mkdir()
+
+    def progress(done, total):
+        if folder.is_dir():
+            shutil.rmtree(folder)
+            folder.write_text("not a folder any more")
+
     with pytest.warns(QgmagWarning, match="could not write the checkpoint"):
         result = qgmag.compute(
-            model, QUANTITIES, checkpoint=blocker / "run.qgck", checkpoint_interval=0, **KWARGS
+            model,
+            QUANTITIES,
+            checkpoint=folder / "run.qgck",
+            checkpoint_interval=0,
+            progress=progress,
+            **KWARGS,
         )
     assert_identical(qgmag.compute(model, QUANTITIES, **KWARGS), result)
 

@@ -36,6 +36,12 @@ def test_spin_quantity_needs_spinful_model(haldane) -> None:
         ({"mu": [np.nan]}, "mu contains NaN"),
         ({"metric_dipole": "numerical"}, "metric_dipole must be one of"),
         ({"smearing": ("cauchy", 0.1)}, "smearing kind"),
+        # found by probing compute() with odd values (were TypeError/ValueError tracebacks,
+        # or accepted): session 7
+        ({"gauge_seed": "x"}, "gauge_seed must be None or an integer"),
+        ({"gauge_seed": -1}, "gauge_seed must be None or an integer"),
+        ({"gauge_seed": 1.5}, "gauge_seed must be None or an integer"),
+        ({"progress": "yes"}, "progress must be True, False, None or a callable"),
     ],
 )
 def test_bad_arguments(haldane, kwargs, match) -> None:
@@ -88,3 +94,15 @@ def test_the_mesh_the_error_asks_for_is_accepted(haldane) -> None:
     wanted = [int(x) for x in re.search(r"kmesh = \[(\d+), (\d+)\]", str(err.value)).groups()]
     res = qgmag.compute(haldane, "kinetic_orbital_extrinsic", kmesh=wanted, **kw)
     assert res.attrs["allow_coarse_mesh"] == 0 and "coarse_mesh" not in res.attrs
+
+
+@pytest.mark.parametrize("quantities", [5, None, ["orbital_magnetization", 3]])
+def test_quantities_of_the_wrong_type_are_refused(haldane, quantities) -> None:
+    with pytest.raises(QgmagError, match="quantities must be a name or a list of names"):
+        qgmag.compute(haldane, quantities, mu=0.0, kmesh=(4, 4))
+
+
+def test_quantities_from_a_generator_are_read_once(haldane) -> None:
+    names = (n for n in ["orbital_magnetization"])
+    res = qgmag.compute(haldane, names, mu=0.0, kmesh=(4, 4), allow_coarse_mesh=True)
+    assert "orbital_magnetization" in res

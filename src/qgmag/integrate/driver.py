@@ -84,7 +84,18 @@ def _check_model(model: object) -> None:
 
 
 def _select_observables(quantities: str | Iterable[str], model: Model) -> list[Observable]:
-    names = [quantities] if isinstance(quantities, str) else list(quantities)
+    names = (
+        [quantities]
+        if isinstance(quantities, str)
+        else list(quantities)
+        if isinstance(quantities, Iterable)
+        else None
+    )
+    if names is None or not all(isinstance(n, str) for n in names):
+        raise QgmagError(
+            f"quantities must be a name or a list of names (choose from {sorted(OBSERVABLES)}); "
+            f"got {quantities!r}."
+        )
     if not names:
         raise QgmagError(f"no quantities requested; choose from {sorted(OBSERVABLES)}.")
     unknown = [n for n in names if n not in OBSERVABLES]
@@ -362,6 +373,17 @@ def compute(
     if integration not in INTEGRATION_RULES:
         raise QgmagError(f"integration must be one of {INTEGRATION_RULES}; got {integration!r}.")
     degeneracy_tol = check_degeneracy_tol(degeneracy_tol)
+    if gauge_seed is not None and not (
+        isinstance(gauge_seed, int | np.integer)
+        and not isinstance(gauge_seed, bool)
+        and gauge_seed >= 0
+    ):
+        raise QgmagError(f"gauge_seed must be None or an integer >= 0; got {gauge_seed!r}.")
+    if not (progress is None or isinstance(progress, bool) or callable(progress)):
+        raise QgmagError(
+            "progress must be True, False, None or a callable progress(done, total); "
+            f"got {progress!r}."
+        )
     observables = _select_observables(quantities, model)
     mesh = make_mesh(model, kmesh, shift)
     _check_resources(model, observables, mu_arr, temp_arr, mesh, chunk_size, metric_dipole)
