@@ -96,7 +96,14 @@ def _model(files, chk=None, phase_centres=None, lopez_at_wannier_centres=True):
         m = rs.rephase(m["vectors"], m, tau, phase_centres)
         tau = phase_centres
     return WannierModel.from_wannier(
-        chk.lattice, tau, m["vectors"], m["H"], m["A"], m["B"], m["C"], 0.5 * m["S"],
+        chk.lattice,
+        tau,
+        m["vectors"],
+        m["H"],
+        m["A"],
+        m["B"],
+        m["C"],
+        0.5 * m["S"],
         lopez_centres=chk.centres if lopez_at_wannier_centres else None,
     )
 
@@ -236,8 +243,13 @@ def test_lopez_approximation_depends_on_its_gauge(fe_files):
     chk = fe_files["chk"]
     origin = np.zeros_like(chk.centres)
     lopez = [
-        qgmag.compute(_model(fe_files, phase_centres=c, lopez_at_wannier_centres=w),
-                      SEA[1], [E_F], 0.0, (4, 4, 4))
+        qgmag.compute(
+            _model(fe_files, phase_centres=c, lopez_at_wannier_centres=w),
+            SEA[1],
+            [E_F],
+            0.0,
+            (4, 4, 4),
+        )
         for c, w in ((None, True), (origin, False))
     ]
     diff = lopez[0].orbital_magnetization_per_cell - lopez[1].orbital_magnetization_per_cell
@@ -382,3 +394,38 @@ def test_energy_shift_is_an_exact_relabelling(shared_data, fe_dir, fe, route):
     ga, gb = (qgmag.band_geometry(m, k, ["energy", "orbital_moment"]) for m in (a, b))
     assert float(abs(gb.energy - ga.energy - s).max()) < 1e-10
     assert float(abs(gb.orbital_moment - ga.orbital_moment).max()) < 1e-10
+
+
+def test_corrupt_numbers_are_refused(tmp_path, fe_dir):
+    """Found by fuzzing the run files (session 7): an .eig with NaN, an empty one, one with
+    a (band, k-point) twice and another missing (read into uninitialised memory before),
+    and a .chk whose gauge matrix has a flipped byte (overflow in the R-space sums before)
+    are refused, naming the file."""
+    folder = _folder(tmp_path, fe_dir, skip=("Fe.eig", "Fe.chk"))
+    (folder / "Fe.chk").symlink_to(fe_dir / "Fe.chk")
+    lines = (fe_dir / "Fe.eig").read_text().splitlines()
+    n, k, _ = lines[5].split()
+    cases = {
+        "nan": lines[:5] + [f"{n} {k} nan"] + lines[6:],
+        "empty": [],
+        "twice": lines[:5] + [lines[4]] + lines[6:],
+    }
+    for text in cases.values():
+        (folder / "Fe.eig").write_text("\n".join(text) + "\n")
+        with pytest.raises(WannierFormatError, match=r"Fe\.eig"):
+            qgmag.read_wannier90(folder / "Fe.chk")
+    (folder / "Fe.eig").unlink()
+    (folder / "Fe.eig").symlink_to(fe_dir / "Fe.eig")
+    from qgmag.io.w90_chk import read_chk
+
+    good = read_chk(fe_dir / "Fe.chk")
+    raw = bytearray((fe_dir / "Fe.chk").read_bytes())
+    # the exponent byte of one U entry: the first entry of V[0] found in the file
+    target = np.complex128(good.v_matrix[0][np.nonzero(good.v_matrix[0])][0])
+    pos = bytes(raw).find(np.float64(target.real).tobytes())
+    assert pos > 0
+    raw[pos + 7] ^= 0x30  # scales it by 2^±768-ish
+    (folder / "Fe.chk").unlink()
+    (folder / "Fe.chk").write_bytes(bytes(raw))
+    with pytest.raises(WannierFormatError, match=r"Fe\.chk.*(not unitary|> 1 entries|non-finite)"):
+        qgmag.read_wannier90(folder / "Fe.chk")

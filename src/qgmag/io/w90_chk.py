@@ -76,6 +76,42 @@ def _assemble_v(path, nk, nb, nw, dis, lwindow, ndimwin, u_opt, u) -> np.ndarray
     return v
 
 
+#: largest |V†V - 1| of a checkpoint's gauge matrices V = U_opt U (Wannier90 writes them
+#: in double precision: 1.7e-13 on the Fe run); more means a corrupt file
+UNITARITY_TOL = 1e-6
+
+
+def _checked(chk: Checkpoint) -> Checkpoint:
+    """``chk`` after checks that no corrupt number got through: finite lattice (spanning a
+    cell), k-points, centres and spreads, and semi-unitary gauge matrices V(k)."""
+    p = str(chk.path)
+    for name, x in (
+        ("lattice", chk.lattice),
+        ("k-points", chk.kpt_red),
+        ("Wannier centres", chk.centres),
+        ("spreads", chk.spreads),
+    ):
+        if not np.all(np.isfinite(x)):
+            raise WannierFormatError(f"{p!r}: non-finite {name} (corrupt checkpoint).")
+    lengths = np.linalg.norm(chk.lattice, axis=1)
+    if not abs(np.linalg.det(chk.lattice)) > 1e-8 * float(np.prod(lengths)):
+        raise WannierFormatError(f"{p!r}: the lattice vectors span no cell (corrupt checkpoint).")
+    v = chk.v_matrix
+    if not np.all(np.isfinite(v)) or np.abs(v).max() > 1.0 + UNITARITY_TOL:
+        raise WannierFormatError(
+            f"{p!r}: gauge matrices with non-finite or > 1 entries (corrupt checkpoint)."
+        )
+    gram = np.matmul(np.conj(np.swapaxes(v, 1, 2)), v)
+    dev = np.abs(gram - np.eye(chk.num_wann)).max(axis=(1, 2))
+    if dev.max() > UNITARITY_TOL:
+        k = int(np.argmax(dev))
+        raise WannierFormatError(
+            f"{p!r}: the gauge matrix U_opt U at k-point {k + 1} is not unitary "
+            f"(max |V†V - 1| = {dev[k]:.2g} > {UNITARITY_TOL:g}): corrupt checkpoint."
+        )
+    return chk
+
+
 def read_chk(path: Path) -> Checkpoint:
     """Read a Fortran-unformatted ``seedname.chk``."""
     p = _need(Path(path), "checkpoint")
@@ -123,7 +159,9 @@ def read_chk(path: Path) -> Checkpoint:
         raise WannierFormatError(f"{str(p)!r}: num_kpts = {nk} but mp_grid = {mp}.")
     v = _assemble_v(p, nk, nb, nw, dis, lwindow, ndimwin, u_opt, u)
     kpt = _snap_kpoints(kpt, mp)
-    return Checkpoint(p, nb, exclude, lattice, mp, kpt, nntot, nw, dis, v, centres, spreads)
+    return _checked(
+        Checkpoint(p, nb, exclude, lattice, mp, kpt, nntot, nw, dis, v, centres, spreads)
+    )
 
 
 class _Tokens:
@@ -184,7 +222,9 @@ def read_chk_fmt(path: Path) -> Checkpoint:
         raise WannierFormatError(f"{str(p)!r}: num_kpts = {nk} but mp_grid = {mp}.")
     v = _assemble_v(p, nk, nb, nw, dis, lwindow, ndimwin, u_opt, u)
     kpt = _snap_kpoints(kpt, mp)
-    return Checkpoint(p, nb, exclude, lattice, mp, kpt, nntot, nw, dis, v, centres, spreads)
+    return _checked(
+        Checkpoint(p, nb, exclude, lattice, mp, kpt, nntot, nw, dis, v, centres, spreads)
+    )
 
 
 def write_chk_fmt(chk: Checkpoint, path: Path) -> None:

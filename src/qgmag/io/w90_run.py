@@ -19,6 +19,7 @@ Layouts (Wannier90 3.x / pw2wannier90):
 from __future__ import annotations
 
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,16 +128,33 @@ def read_win(path: Path) -> WinData:
 # -- .eig, .mmn -------------------------------------------------------------------------
 
 
+#: |band energy| above this (eV) in a .eig file is taken as corruption, not physics
+MAX_ABS_ENERGY = 1e5
+
+
 def read_eig(path: Path, num_bands: int, num_kpts: int) -> np.ndarray:
     """Band energies (num_kpts, num_bands) in eV."""
     p = _need(Path(path), ".eig file")
     try:
-        data = np.loadtxt(p, ndmin=2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
+            data = np.loadtxt(p, ndmin=2)
     except ValueError:
         raise WannierFormatError(f"{str(p)!r} is not a valid .eig file (lines 'n k E').") from None
-    if data.shape[1] != 3:
+    if data.size == 0 or data.shape[1] != 3:
         raise WannierFormatError(
-            f"{str(p)!r}: .eig lines must be 'n k E'; found {data.shape[1]} columns."
+            f"{str(p)!r}: .eig lines must be 'n k E'; found "
+            + ("no data." if data.size == 0 else f"{data.shape[1]} columns.")
+        )
+    if not np.all(np.isfinite(data)) or np.abs(data[:, 2]).max() > MAX_ABS_ENERGY:
+        raise WannierFormatError(
+            f"{str(p)!r}: non-finite or absurd entries (|E| > {MAX_ABS_ENERGY:g} eV) in the "
+            ".eig file."
+        )
+    index = data[:, :2]
+    if np.any(index != np.round(index)) or index.min() < 1 or index.max() > 1e7:
+        raise WannierFormatError(
+            f"{str(p)!r}: the band and k-point indices of a .eig file are integers from 1."
         )
     nb, nk = int(data[:, 0].max()), int(data[:, 1].max())
     if (nb, nk) != (num_bands, num_kpts) or data.shape[0] != nb * nk:
@@ -144,8 +162,17 @@ def read_eig(path: Path, num_bands: int, num_kpts: int) -> np.ndarray:
             f"{str(p)!r} has num_bands = {nb}, num_kpts = {nk} ({data.shape[0]} lines) but the "
             f"checkpoint has num_bands = {num_bands}, num_kpts = {num_kpts}."
         )
+    kk, nn = data[:, 1].astype(int) - 1, data[:, 0].astype(int) - 1
+    seen = np.zeros((nk, nb), dtype=int)
+    np.add.at(seen, (kk, nn), 1)
+    if np.any(seen != 1):
+        k, n = np.argwhere(seen != 1)[0]
+        raise WannierFormatError(
+            f"{str(p)!r}: band {n + 1} at k-point {k + 1} appears {seen[k, n]} times in the "
+            ".eig file (each (band, k-point) must appear once)."
+        )
     eig = np.empty((nk, nb))
-    eig[data[:, 1].astype(int) - 1, data[:, 0].astype(int) - 1] = data[:, 2]
+    eig[kk, nn] = data[:, 2]
     return eig
 
 
