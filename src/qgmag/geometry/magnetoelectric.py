@@ -104,25 +104,28 @@ def magnetoelectric_set_blocks(bands: BandData) -> ComplexArray:
     inv = bands.inverse_gap
     vel = np.moveaxis(bands.band_velocity, 0, -1)
     w = bands.second_derivative_pairs
-    k_index = np.arange(n_k)[:, None]
-    for partner, valid in partners:
-        if not valid.any():
-            continue
-        elem = _block(
-            bands.dim,
-            v,
-            inv,
-            vel,
-            bands._uw_dagger,
-            w,
-            None,
-            partners,
-            contract=_partner_dots(partner, valid),
-        )  # (3, 3, N, n): F_{n, p(n)}
-        sel = np.broadcast_to(valid, (3, 3, n_k, n))
-        target = out[:, :, k_index, bands_idx[None, :], partner]  # (3, 3, N, n) view copy
-        target = np.where(sel, MAGNETOELECTRIC_SIGN * elem, target)
-        out[:, :, k_index, bands_idx[None, :], partner] = target
+    uh = bands._uw_dagger
+    for lo in range(0, n_k, BLOCK_K):  # blocks of k-points: bounded temporaries
+        k = slice(lo, lo + BLOCK_K)
+        ranks = [(idx[k], ok[k]) for idx, ok in partners]
+        k_index = np.arange(lo, min(lo + BLOCK_K, n_k))[:, None]
+        for partner, valid in ranks:
+            if not valid.any():
+                continue
+            elem = _block(
+                bands.dim,
+                v[:, k],
+                inv[k],
+                vel[k],
+                uh[k],
+                w[:, k],
+                None,
+                ranks,
+                contract=_partner_dots(partner, valid),
+            )  # (3, 3, N_block, n): F_{n, p(n)}
+            target = out[:, :, k_index, bands_idx[None, :], partner]  # a copy
+            target = np.where(valid, MAGNETOELECTRIC_SIGN * elem, target)
+            out[:, :, k_index, bands_idx[None, :], partner] = target
     return out
 
 
