@@ -429,3 +429,18 @@ def test_corrupt_numbers_are_refused(tmp_path, fe_dir):
     (folder / "Fe.chk").write_bytes(bytes(raw))
     with pytest.raises(WannierFormatError, match=r"Fe\.chk.*(not unitary|> 1 entries|non-finite)"):
         qgmag.read_wannier90(folder / "Fe.chk")
+
+
+def test_corrupt_overlaps_are_refused(tmp_path, fe_dir):
+    """.mmn blocks with a neighbour index outside 1..num_kpts, a missing number, or NaN
+    (fuzzing: an IndexError or a broadcast ValueError before) are refused naming the file."""
+    folder = _folder(tmp_path, fe_dir, skip=("Fe.mmn", "Fe.uHu"))
+    lines = (fe_dir / "Fe.mmn").read_text().split("\n")
+    head = lines[2].split()
+    bad_neighbour = lines[:2] + [" ".join([head[0], "999", *head[2:]])] + lines[3:]
+    missing = lines[:3] + [lines[3].split()[0]] + lines[4:]
+    nan = lines[:3] + ["nan " + lines[3].split()[1]] + lines[4:]
+    for text in (bad_neighbour, missing, nan):
+        (folder / "Fe.mmn").write_text("\n".join(text))
+        with pytest.raises(WannierFormatError, match=r"Fe\.mmn"):
+            qgmag.read_wannier90(folder / "Fe.chk")

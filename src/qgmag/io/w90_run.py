@@ -217,9 +217,20 @@ def read_mmn(path: Path, num_bands: int, num_kpts: int, nntot: int) -> Overlaps:
         values = np.array(" ".join(body).split(), dtype=float)
     except ValueError:
         raise WannierFormatError(f"{str(p)!r}: malformed overlap block.") from None
+    if heads.shape != (nk * nnb, 5):
+        raise WannierFormatError(
+            f"{str(p)!r}: each overlap block must start with 'k k+b G1 G2 G3' (5 integers)."
+        )
+    if values.size != 2 * nk * nnb * nb * nb or not np.all(np.isfinite(values)):
+        raise WannierFormatError(
+            f"{str(p)!r}: the overlap blocks must hold {nb * nb} finite 'Re Im' pairs each "
+            f"({values.size} numbers found in {nk * nnb} blocks)."
+        )
     heads = heads.reshape(nk, nnb, 5)
     if not np.all(heads[:, :, 0] - 1 == np.arange(nk)[:, None]):
         raise WannierFormatError(f"{str(p)!r}: the blocks are not in k-point order.")
+    if heads[:, :, 1].min() < 1 or heads[:, :, 1].max() > nk:
+        raise WannierFormatError(f"{str(p)!r}: a neighbour k-point index is outside 1..{nk}.")
     m = (values[0::2] + 1j * values[1::2]).reshape(nk, nnb, nb, nb).transpose(0, 1, 3, 2)
     return Overlaps(m, heads[:, :, 1] - 1, heads[:, :, 2:])
 
@@ -268,6 +279,11 @@ def read_spn(path: Path, num_bands: int, num_kpts: int) -> np.ndarray:
                 f"{str(p)!r}: k-point {k + 1} has complex diagonal spin elements (max |Im| = "
                 f"{diag_imag:.2g}); the file is corrupt or not a .spn file."
             )
+    # <m|σ|n> of normalised states is at most 1 in modulus (Cauchy-Schwarz)
+    if not np.all(np.isfinite(out)) or np.abs(out).max() > 1.0 + 1e-6:
+        raise WannierFormatError(
+            f"{str(p)!r}: non-finite or > 1 spin matrix elements (corrupt .spn file)."
+        )
     return out
 
 
@@ -306,6 +322,8 @@ def read_uhu(path: Path, num_bands: int, num_kpts: int, nntot: int) -> np.ndarra
         if vals.size != 2 * nb2 * nk * nnb * nnb:
             raise WannierFormatError(f"{str(p)!r}: wrong number of values (truncated?).")
         flat = _complex(vals)
+    if not np.all(np.isfinite(flat)):
+        raise WannierFormatError(f"{str(p)!r}: non-finite matrix elements (corrupt .uHu file).")
     # file order: k, b2, b1, m, n (n fastest)
     return flat.reshape(nk, nnb, nnb, nb, nb).transpose(0, 2, 1, 3, 4)
 
