@@ -18,9 +18,16 @@ NB, NK, NNB = 3, 2, 4
 
 
 def _spn_values(rng):
-    """Hermitian (nk, 3, nb, nb) spin matrices and their m <= n list (n outer, s fastest)."""
-    a = rng.normal(size=(NK, 3, NB, NB)) + 1j * rng.normal(size=(NK, 3, NB, NB))
-    a = a + np.conj(np.swapaxes(a, 2, 3))
+    """Spin matrices <ψ_m|σ_s|ψ_n> (nk, 3, nb, nb) of random orthonormal spinors ψ (2 orbitals
+    x 2 spins, so that they are physical: Hermitian, |entries| <= 1) and their m <= n list
+    (n outer, s fastest)."""
+    pauli = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
+    sigma = np.array([np.kron(np.eye(2), s) for s in pauli])  # (3, 4, 4), spin fastest
+    a = np.empty((NK, 3, NB, NB), dtype=complex)
+    for k in range(NK):
+        z = rng.normal(size=(4, NB)) + 1j * rng.normal(size=(4, NB))
+        psi, _ = np.linalg.qr(z)  # (4, NB) orthonormal columns
+        a[k] = np.conj(psi.T)[None] @ sigma @ psi[None]
     flat = []
     for k in range(NK):
         flat.append([a[k, s, m, n] for n in range(NB) for m in range(n + 1) for s in range(3)])
@@ -41,6 +48,11 @@ def test_spn_formatted_and_unformatted(tmp_path):
         assert np.max(np.abs(got - spin)) < 1e-12, name
     with pytest.raises(WannierFormatError, match="num_bands = 3"):
         run.read_spn(tmp_path / "f.spn", NB + 1, NK)
+    # |<m|σ|n>| <= 1 for normalised states: a larger element is a corrupt file
+    lines = ["header", f"{NB} {NK}"] + [f"{3 * z.real:.15e} {z.imag:.15e}" for z in flat.ravel()]
+    (tmp_path / "bad.spn").write_text("\n".join(lines) + "\n")
+    with pytest.raises(WannierFormatError, match="> 1 spin matrix elements"):
+        run.read_spn(tmp_path / "bad.spn", NB, NK)
 
 
 def test_uhu_formatted_and_unformatted(tmp_path):
