@@ -14,6 +14,11 @@ kept there as the reference), reorganised so that every band-pair product is for
   metric dipole -(1/2) ε_ilr ∂_l g^{rj} with ∂_l g^{rj}_n = Re Σ_m [(∂_l V^r)_nm conj(E^j_nm)
   + (∂_l V^j)_nm conj(E^r_nm)] - 2 Σ_m Re(V^r_nm V^j_mn)(v^l_n - v^l_m)/(ε_n - ε_m)³; in
   ε_ilr ∂_l V^r the symmetric W^{rl} cancels exactly.
+* degenerate sets: the band velocities v^l_n, v^l_m of that last term are taken as the
+  velocity blocks P_D V^l P_D of the sets of n and of m (``metric_dipole(set_velocity=
+  True)``), so that the sum of F over a set does not depend on the basis inside it. In the
+  rows below this makes the row set's terms cancel the interband moment's in-set part of
+  K (the ``-R`` of :func:`_row_partner_products`) and doubles the column partners.
 
 Layout: the band matrices are held as X[k, n, a, m] (row band n, then the Cartesian
 component, then the column band), so that K = V D is one GEMM per k whose rows are (n, a),
@@ -21,10 +26,12 @@ and a contraction C(X^a, E^c) for all components is one small matrix product per
 over the float views, (components of X × 2m) @ (2m × 3). Only two are needed: the nine
 S^{ab} = K^{ab} + (K^{ab})^† = [V^a, D^b] (from a conjugated transposed copy of K), and
 three rows that collect the interband moment's K^{jr} - K^{rj}, the within-set partners
-of (P_D V P_D) (gathered partner columns, :attr:`BandData.degenerate_partners`) and the
-(v_n - v_m)/(ε_n - ε_m)³ term. The ∂²H part Re Σ_m W^{ab}_nm conj(E^c_nm) =
-Re Σ_i (U† ∂_a∂_b H)_ni (U E^c)_in is formed for the distinct a <= b only. The work runs in
-blocks of BLOCK_K k-points, whose band matrices stay in the core's cache.
+of (P_D V P_D) (gathered partner columns and rows, :attr:`BandData.degenerate_partners`)
+and the (v_n - v_m)/(ε_n - ε_m)³ term. :func:`magnetoelectric_set_blocks` forms the same
+sums between a band and its set partners (F's set matrix). The ∂²H part
+Re Σ_m W^{ab}_nm conj(E^c_nm) = Re Σ_i (U† ∂_a∂_b H)_ni (U E^c)_in is formed for the
+distinct a <= b only. The work runs in blocks of BLOCK_K k-points, whose band matrices stay
+in the core's cache.
 
 Units: Å³ (F over e/ħ), the physical sign (MAGNETOELECTRIC_SIGN), like
 :func:`qgmag.geometry.quantities.magnetoelectric_tensor_native`. Needs every band as a

@@ -5,9 +5,12 @@ partner terms and the (v_n - v_m)/(ε_n - ε_m)³ term are collected in one matr
 (k, n),
 
     G^i_nm = K^{jr}_nm - K^{rj}_nm + V^r_nm c^j_nm - V^j_nm c^r_nm
-             + Σ_{l ∈ D(m), l ≠ m} [D^r_nl V^j_lm - D^j_nl V^r_lm],   (i, j, r) cyclic,
+             + 2 Σ_{l ∈ D(m), l ≠ m} [D^r_nl V^j_lm - D^j_nl V^r_lm]
+             - Σ_{l ∈ D(n), l ≠ n} [V^j_nl D^r_lm - V^r_nl D^j_lm],   (i, j, r) cyclic,
 
-with c^a_nm = (v^a_n - 2 v^a_m)/(ε_n - ε_m) (0 inside degenerate sets), and contracted with
+with c^a_nm = (v^a_n - 2 v^a_m)/(ε_n - ε_m) (0 inside degenerate sets; the partner sums
+complete v_n and v_m to the velocity blocks of their sets, :mod:`qgmag.geometry.
+magnetoelectric`), and contracted with
 E^c: out[k, n, i, c] = Σ_m Re[G^i_nm conj(E^c_nm)]. The numpy form builds G as ~20
 temporary (N, n, 3, n) arrays (memory-bound passes, gathers of partner columns);
 :func:`interband_rows` forms each G^i_nm in registers and accumulates the contraction
