@@ -284,7 +284,9 @@ def compute(
         ``runner(model, plan, progress, state)`` (see :func:`run_serial`). Exclusive with
         ``scheduler``; mainly for tests.
     gauge_seed : testing aid: rotate the eigenvectors of every degenerate set by random
-        unitaries (seeded); every observable must be unchanged (SPEC §2).
+        unitaries (seeded); every observable must be unchanged (SPEC §2): to round-off for
+        exactly degenerate sets, to O(splitting/gap) for bands that ``degeneracy_tol``
+        groups but that are split (such a rotation is not a symmetry of the model).
     scheduler : None (serial, in this process; Dask is not imported), ``"local"`` (a Dask
         LocalCluster on this machine, closed at the end), a Dask scheduler address
         ``"tcp://host:8786"``, or a ``distributed.Client`` (used as is, left open). See
