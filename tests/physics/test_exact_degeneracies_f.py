@@ -172,3 +172,35 @@ def test_accidental_crossing_of_decoupled_bands_gives_the_two_models_sum():
         w = so.dipole_weight_of_matrix(bands, magnetoelectric_set_blocks(bands))[..., 0, pair]
         np.testing.assert_allclose(f, want_f, rtol=0, atol=1e-12 * np.abs(want_f).max())
         np.testing.assert_allclose(w.sum(-1), want_w, rtol=0, atol=1e-12 * np.abs(want_w).max())
+
+
+def test_f_is_continuous_as_the_crossing_splits_across_the_tolerance():
+    """Continuity in the model's parameters: moving off the crossing of the two decoupled
+    Haldane models along g_1 splits the pair by δ = 2.5e-7 eV (still one set at the default
+    1e-6 eV tolerance) or 8.2e-5 eV (two bands): the pair's F equals F_a + F_b of the
+    separate models at the same k in both cases (measured ≤ 7e-16 relative), so nothing
+    jumps when δ crosses degeneracy_tol. A random rotation of the grouped, split pair (not a
+    symmetry) changes it by O(δ/gap): measured 4.7e-8 (asserted ≤ 10 δ/eV)."""
+    from tests.physics.test_quasi_degenerate import _crossing_model_and_point
+
+    model, k0 = _crossing_model_and_point()
+    models = (qgmag.models.haldane(), qgmag.models.haldane(mass=0.5))
+    g0 = np.asarray(model.reciprocal_lattice)[0, :2]
+    grouped = []
+    for t in (-1e-5, -3e-8, 3e-8, 1e-5):
+        k = k0 + t * g0[None]
+        fa = [magnetoelectric_tensor(BandData(m, k, need_second_derivatives=True)) for m in models]
+        want = fa[0][:, :, 0, 1] + fa[1][:, :, 0, 0]
+        ea = np.linalg.eigvalsh(models[0].hamiltonian(k))[0, 1]
+        eb = np.linalg.eigvalsh(models[1].hamiltonian(k))[0, 0] + 2.5
+        for rot in (None, np.random.default_rng(3)):
+            bands = BandData(model, k, need_second_derivatives=True, gauge_rotation=rot)
+            e = bands.energy[0]
+            pair = [int(np.argmin(np.abs(e - ea))), int(np.argmin(np.abs(e - eb)))]
+            assert len(set(pair)) == 2
+            together = bool(bands.degenerate[0, pair[0], pair[1]])
+            got = magnetoelectric_tensor(bands)[:, :, 0, pair].sum(-1)
+            tol = 1e-12 if rot is None or not together else 10 * abs(ea - eb)
+            np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
+        grouped.append(together)
+    assert grouped == [False, True, True, False]
