@@ -86,6 +86,13 @@ DEFAULT_TOL = 1e-6
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 
 
+#: an untimed first call of the same calculation on a small mesh in every worker (qgmag and
+#: WannierBerri), so that the timed call measures the per-k rate, not one-time costs
+#: (imports on first use, numba compilation); its CPU time is printed apart. Off: --cold
+WARM_UP = os.environ.get("QGMAG_BENCH_WARM_UP", "1") != "0"
+WARM_UP_MESH = (4, 4, 4)
+
+
 def data_dir() -> Path:
     env = os.environ.get("QGMAG_SHARED_DATA")
     return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -107,28 +114,37 @@ def worker_qgmag(case: str, nk: int, mu: list[float], material: str, tol: float)
 
     path = data_dir() / ("Fe/Fe_tb.dat" if material == "fe" else "Te/Te_tb.dat")
     model = qgmag.read_wannier90(path, spinor_ordering="spin-fastest")
-    mesh = (nk, nk, nk)
     out: dict = {}
+
+    def run(mesh: tuple[int, int, int], coarse: bool = False) -> object:
+        if case in ("C", "Cx"):
+            return qgmag.compute(
+                model,
+                ["kinetic_orbital_extrinsic"]
+                + (["kinetic_orbital_intrinsic"] if case == "C" else []),
+                mu,
+                T_KINETIC,
+                mesh,
+                tau=TAU_FS,
+                allow_coarse_mesh=True,  # a speed benchmark: 30^3 is below the 300 K guard
+                degeneracy_tol=tol,  # Te's spin-split pairs: see --c-degeneracy-tol
+            )
+        names = ["anomalous_hall_conductivity"]
+        if case == "B":
+            names += ["orbital_magnetization", "spin_magnetization"]
+        return qgmag.compute(model, names, mu, 0.0, mesh, allow_coarse_mesh=coarse)
+
+    if WARM_UP:  # untimed: one-time costs (imports on first use, caches), reported apart
+        cpu_start = time.process_time()
+        run(WARM_UP_MESH, coarse=True)
+        out["first_call_cpu_seconds"] = time.process_time() - cpu_start
     start, cpu_start = time.perf_counter(), time.process_time()
+    ds = run((nk, nk, nk))
     if case in ("C", "Cx"):
-        ds = qgmag.compute(
-            model,
-            ["kinetic_orbital_extrinsic"] + (["kinetic_orbital_intrinsic"] if case == "C" else []),
-            mu,
-            T_KINETIC,
-            mesh,
-            tau=TAU_FS,
-            allow_coarse_mesh=True,  # a speed benchmark: 30^3 is below the 300 K guard
-            degeneracy_tol=tol,  # Te's spin-split pairs: see --c-degeneracy-tol
-        )
         out["kinetic_orbital_extrinsic"] = ds.kinetic_orbital_extrinsic.values[:, 0].tolist()
         if case == "C":
             out["kinetic_orbital_intrinsic"] = ds.kinetic_orbital_intrinsic.values[:, 0].tolist()
     else:
-        names = ["anomalous_hall_conductivity"]
-        if case == "B":
-            names += ["orbital_magnetization", "spin_magnetization"]
-        ds = qgmag.compute(model, names, mu, 0.0, mesh)
         out["ahc_S_per_m"] = (ds.anomalous_hall_conductivity.values[:, 0] * 100.0).tolist()
         if case == "B":
             out["morb_muB"] = ds.orbital_magnetization_per_cell.values[:, 0].tolist()
@@ -177,22 +193,32 @@ def worker_wannierberri(case: str, nk: int, mu: list[float], material: str, tol:
             system.set_spin_interlaced()
             calcs["morb"] = calc.static.Morb(Efermi=efermi, kwargs_formula=internal)
             calcs["spin"] = calc.static.Spin(Efermi=efermi)
-    nkfft = next((d for d in range(8, nk + 1) if nk % d == 0), nk)
-    grid = wb.Grid(system, NKdiv=nk // nkfft, NKFFT=nkfft, use_symmetry=False)
-    with tempfile.TemporaryDirectory() as tmp:
-        start, cpu_start = time.perf_counter(), time.process_time()
-        res = wb.run(
+    def run(n: int, folder: str) -> dict:
+        nkfft = next((d for d in range(8, n + 1) if n % d == 0), n)
+        grid = wb.Grid(system, NKdiv=n // nkfft, NKFFT=nkfft, use_symmetry=False)
+        return wb.run(
             system,
             grid,
             calculators=calcs,
             use_irred_kpt=False,
             symmetrize=False,
             parallel=False,
-            fout_name=str(Path(tmp) / "wb"),
+            fout_name=str(Path(folder) / "wb"),
             print_progress_step_time=1e6,
         ).results
+
+    first = None
+    with tempfile.TemporaryDirectory() as tmp:
+        if WARM_UP:  # untimed, as qgmag's: one-time costs (numba compilation, imports)
+            cpu_start = time.process_time()
+            run(WARM_UP_MESH[0], tmp)
+            first = time.process_time() - cpu_start
+        start, cpu_start = time.perf_counter(), time.process_time()
+        res = run(nk, tmp)
         elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     out: dict = {"seconds": elapsed, "cpu_seconds": cpu, "n_k": nk**3}
+    if first is not None:
+        out["first_call_cpu_seconds"] = first
     if case in ("C", "Cx"):
         k = res["gme"].dataSmooth
         conv = -(TAU_FS * 1e-15) / 6.582119569509066e-16  # -tau/hbar, hbar in eV s
@@ -270,6 +296,7 @@ def spawn(
     ``src`` maps a code name to the ``src`` folder its qgmag is imported from (PYTHONPATH;
     ``--baseline-src``)."""
     env = dict(os.environ, **{v: "1" for v in THREAD_VARS})
+    env["QGMAG_BENCH_WARM_UP"] = "1" if WARM_UP else "0"
     if code in src:
         env["PYTHONPATH"] = os.pathsep.join([src[code], env.get("PYTHONPATH", "")]).rstrip(
             os.pathsep
@@ -334,6 +361,12 @@ def main() -> None:
     parser.add_argument("--no-postw90", action="store_true")
     parser.add_argument("--repeat", type=int, default=3, help="interleaved repetitions")
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="no untimed warm-up call: the timed call includes one-time costs (imports on "
+        "first use, numba compilation)",
+    )
+    parser.add_argument(
         "--c-degeneracy-tol",
         type=float,
         default=C_DEGENERACY_TOL,
@@ -347,6 +380,8 @@ def main() -> None:
         "commit), interleaved with this one: the before/after comparison of a speed change",
     )
     args = parser.parse_args()
+    global WARM_UP
+    WARM_UP = not args.cold
     if not (data_dir() / "Fe" / "Fe_tb.dat").is_file():
         sys.exit(f"reference data not found under {data_dir()} (set QGMAG_SHARED_DATA)")
 
@@ -400,9 +435,20 @@ def main() -> None:
                 peer_floor = theirs["cpu_seconds"] / theirs["eigh_cpu_seconds"]
                 agree, note = compare(ours, theirs, base_keys[case]), " (--baseline-src)"
             print(row("", code, theirs, ours) + f"{peer_floor:>9.2f}  " + agree + note)
+        first = {
+            code: runs[code]["first_call_cpu_seconds"]
+            for code in codes
+            if isinstance(runs.get(code), dict) and "first_call_cpu_seconds" in runs[code]
+        }
+        if first:
+            print(
+                f"{'':<7}first calls (untimed warm-up, {WARM_UP_MESH[0]}^3 mesh, CPU s): "
+                + ", ".join(f"{code} {t:.2f}" for code, t in first.items())
+            )
     print(
         "\nk/s: k-points per second of the integration call (CPU time of the call; wall in "
-        "parentheses), codes run interleaved; ratio: qgmag's k/s over the peer's (CPU); "
+        "parentheses; after an untimed warm-up call unless --cold), codes run interleaved; "
+        "ratio: qgmag's k/s over the peer's (CPU); "
         "proc s: whole process (wall); CPU range: over the repetitions; t/t_eigh: each "
         "code's CPU time over a bare batched numpy eigh of the same H(k) (measured in "
         f"qgmag's process). {timing.repeat_note(args.repeat)}."
@@ -438,6 +484,7 @@ def interleaved(
             "eigh_cpu_seconds",
             "process_seconds",
             "peak_rss_mib",
+            "first_call_cpu_seconds",
         ):
             if key in merged:
                 merged[key] = float(np.median([r[key] for r in good]))

@@ -121,12 +121,20 @@ class BandData:
         #: the distinct ∂_a∂_b H, a <= b < dim (n_pairs, N, n, n), where the Bloch sums
         #: gave them so (separable sums); else None (then taken from the (d, d) form)
         self._d2h_pairs = out.get("d2h_pairs") if out is not None else None
-        if not np.all(np.isfinite(h)):
-            raise ModelError(
-                f"the Hamiltonian of model {getattr(model, 'name', '')!r} has NaN or infinite "
-                "entries at some k-points; check its parameters and functions."
-            )
-        self.energy, self._u = np.linalg.eigh(h)
+        # Bloch sums of a tight-binding model's (finite, checked on construction) R-space
+        # matrices are Hermitian by construction: their non-finite case (overflow) shows in
+        # the eigenvalues, checked after the solve; any other model's H(k) before it
+        summed = out is not None
+        if not summed and not np.all(np.isfinite(h)):
+            raise _non_finite_hamiltonian(model)
+        try:
+            self.energy, self._u = np.linalg.eigh(h)
+        except np.linalg.LinAlgError:
+            if np.all(np.isfinite(h)):
+                raise
+            raise _non_finite_hamiltonian(model) from None
+        if summed and not np.all(np.isfinite(self.energy)):
+            raise _non_finite_hamiltonian(model)
         if gauge_rotation is not None:
             self._u = _rotate_degenerate_sets(
                 self.energy, self._u, self.degeneracy_tol, gauge_rotation
@@ -143,8 +151,6 @@ class BandData:
             ):
                 self.rows = rows
         self.windowed = self.rows != slice(0, self.energy.shape[1])
-        # eigenvectors of the row bands, contiguous for BLAS
-        self._uw = np.ascontiguousarray(self._u[:, :, self.rows]) if self.windowed else self._u
 
     #: cached band matrices with the row bands as their axis -2 (rows n, columns m) or,
     #: for per-band arrays, as their last axis: sliced, not recomputed, by :meth:`row_subset`
@@ -187,7 +193,6 @@ class BandData:
         sub.__dict__.update(keep)
         sub.rows = rows
         sub.windowed = rows != slice(0, self.n_bands)
-        sub._uw = np.ascontiguousarray(self._u[:, :, rows]) if sub.windowed else self._u
         local = slice(rows.start - self.rows.start, rows.stop - self.rows.start)
         for name in self._ROW_MATRICES:
             if name in self.__dict__:
@@ -256,9 +261,16 @@ class BandData:
         return np.matmul(np.matmul(self._uw_dagger, op), self._u)
 
     @cached_property
+    def _uw(self) -> ComplexArray:
+        """U_w: the eigenvectors of the row bands (N, n, n_w), contiguous for BLAS."""
+        return np.ascontiguousarray(self._u[:, :, self.rows]) if self.windowed else self._u
+
+    @cached_property
     def _uw_dagger(self) -> ComplexArray:
-        """U_w† (N, n_w, n), contiguous: formed once per chunk, shared by every transform."""
-        return np.ascontiguousarray(np.conj(np.swapaxes(self._uw, -1, -2)))
+        """U_w† (N, n_w, n), contiguous: formed once per chunk (one pass), shared by every
+        transform."""
+        out = np.empty((self.n_k, self.n_rows, self.n_bands), dtype=complex)
+        return np.conjugate(np.swapaxes(self._u[:, :, self.rows], -1, -2), out=out)
 
     @cached_property
     def velocity_matrix(self) -> ComplexArray:
@@ -522,11 +534,10 @@ class BandData:
     @cached_property
     def inverse_gap(self) -> FloatArray:
         """(N, n_w, m): 1/(ε_n - ε_m) for m ∉ D(n), 0 inside degenerate sets (1/eV)."""
-        e = self.energy
-        delta = self.row_energy[:, :, None] - e[:, None, :]
+        delta = self.row_energy[:, :, None] - self.energy[:, None, :]
+        inv = np.zeros_like(delta)
         with np.errstate(divide="ignore"):
-            inv = np.where(self.degenerate, 0.0, 1.0 / np.where(self.degenerate, 1.0, delta))
-        return inv
+            return np.divide(1.0, delta, out=inv, where=~self.degenerate)
 
     @cached_property
     def berry_connection(self) -> ComplexArray:
@@ -538,6 +549,13 @@ class BandData:
     def degenerate_block_velocity(self) -> ComplexArray:
         """P_D V P_D: the velocity matrix restricted to degenerate sets (3, N, n, n), eV·Å."""
         return self.velocity_matrix * self.degenerate[None]
+
+
+def _non_finite_hamiltonian(model: Model) -> ModelError:
+    return ModelError(
+        f"the Hamiltonian of model {getattr(model, 'name', '')!r} has NaN or infinite "
+        "entries at some k-points; check its parameters and functions."
+    )
 
 
 def band_window(energy: FloatArray, window: tuple[float, float], tol: float) -> slice:

@@ -27,6 +27,9 @@ slower than the direct sums (:func:`separable_is_faster`); the caller then uses
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
+
 import numpy as np
 
 from qgmag.kspace.mesh import UniformMesh
@@ -45,12 +48,92 @@ def chunk_lines(mesh: UniformMesh, start: int, stop: int) -> tuple[np.ndarray, i
     return np.arange(first, last + 1), start - first * n_last, n_last
 
 
-def separable_is_faster(n_points: int, n_lines: int, n_r: int, n_r_last: int, line: int) -> bool:
-    """Operation-count estimate: separable (lines·n_R + padded points·n_Rl complex) vs
-    direct (N·n_R real, two per ±R pair)."""
-    separable = 4.0 * (n_lines * n_r + n_lines * line * n_r_last)
+def separable_is_faster(n_points: int, n_lines: int, n_r: int, n_coef: int, line: int) -> bool:
+    """Operation-count estimate: separable (lines·n_R complex, then padded points·n_coef
+    real coefficients times complex entries, :func:`separable_sum`) vs direct (N·n_R
+    real, two per ±R pair)."""
+    separable = 4.0 * n_lines * n_r + 2.0 * n_lines * line * n_coef
     direct = 2.0 * n_points * n_r
     return separable < SEPARABLE_MAX_COST_RATIO * direct
+
+
+def sorted_by_last(rs: np.ndarray, y: ComplexArray) -> tuple[np.ndarray, ComplexArray]:
+    """(R, Y) rows ordered by R's last component, then the one before it, and so on
+    (lexicographic from the last): the layout :func:`separable_sum` takes without a copy
+    (each R_l group, and each (R_2, R_3) combination in it, a contiguous slice)."""
+    order = np.lexsort(rs.T)
+    return rs[order], np.ascontiguousarray(y[order])
+
+
+#: largest dense (R_1; R_2, R_3) table of a 3D plan (bytes); larger models keep two stages
+PLANE_TABLE_MAX_BYTES = 256 * 2**20
+
+
+@dataclass(frozen=True)
+class _PlanePlan:
+    """Stage 1 of a 3D sum: per mesh plane (fixed f_1), V(R_2, R_3) = Σ_{R_1} e^{2πi f_1 R_1}
+    Y(R_1, R_2, R_3) as one GEMM with the dense table ``table`` (n_r1, n_c n_cols) (zero
+    rows where an (R_1, R_2, R_3) is absent) for the combinations ``combos`` (n_c, 2) of
+    (R_2, R_3), ordered by R_3 (``bounds``: each R_3 group's combinations)."""
+
+    r1: np.ndarray
+    combos: np.ndarray
+    bounds: dict[int, tuple[int, int]]
+    table: ComplexArray
+
+
+@dataclass(frozen=True)
+class _LinePlan:
+    """The rows (R, Y) of a separable sum, ordered by :func:`sorted_by_last`, with each R_l
+    group's row range, the positive |R_l| values and, for 3D meshes, the plane stage."""
+
+    rs: np.ndarray
+    y: ComplexArray
+    bounds: dict[int, tuple[int, int]]
+    positive: np.ndarray
+    plane: _PlanePlan | None
+
+
+def _group_bounds(values: np.ndarray) -> dict[int, tuple[int, int]]:
+    """{value: (lo, hi)} of the contiguous runs of a sorted integer array."""
+    groups, first = np.unique(values, return_index=True)
+    ends = [*first[1:].tolist(), values.size]
+    return {g: (lo, hi) for g, lo, hi in zip(groups.tolist(), first.tolist(), ends, strict=True)}
+
+
+def _build_plan(rs: np.ndarray, y: ComplexArray) -> _LinePlan:
+    if np.any(np.diff(np.lexsort(rs.T)) != 1):  # not in the sorted layout: sort a copy
+        rs, y = sorted_by_last(rs, y)
+    r_last = rs[:, -1]
+    positive = np.union1d(r_last, -r_last)
+    plane = None
+    if rs.shape[1] == 3:
+        r1 = np.unique(rs[:, 0])
+        combos, where = np.unique(rs[:, 1:][:, ::-1], axis=0, return_inverse=True)
+        combos = combos[:, ::-1]  # (R_2, R_3), ordered by R_3 then R_2
+        nbytes = r1.size * combos.shape[0] * y.shape[1] * 16
+        if nbytes <= min(PLANE_TABLE_MAX_BYTES, 3 * y.nbytes):
+            table = np.zeros((r1.size, combos.shape[0], y.shape[1]), dtype=complex)
+            table[np.searchsorted(r1, rs[:, 0]), where.ravel()] = y
+            plane = _PlanePlan(
+                r1, combos, _group_bounds(combos[:, -1]), table.reshape(r1.size, -1)
+            )
+    return _LinePlan(rs, y, _group_bounds(r_last), positive[positive > 0], plane)
+
+
+#: plans by id(y), each with a weak reference to its y (entries go when y does)
+_PLANS: dict[int, tuple[weakref.ref, _LinePlan]] = {}
+
+
+def _plan(rs: np.ndarray, y: ComplexArray) -> _LinePlan:
+    """The cached :class:`_LinePlan` of (rs, y) (built once per y array)."""
+    entry = _PLANS.get(id(y))
+    if entry is not None and entry[0]() is y and entry[1].rs.shape == rs.shape:
+        return entry[1]
+    plan = _build_plan(rs, y)
+    key = id(y)
+    _PLANS[key] = (weakref.ref(y, lambda _, key=key, plans=_PLANS: plans.pop(key, None)), plan)
+    return plan
 
 
 def separable_sum(
@@ -58,26 +141,85 @@ def separable_sum(
 ) -> ComplexArray | None:
     """Σ_R e^{2πi f(k)·R} Y(R) (N, n_cols) for mesh points [start, stop) by separable sums
     along mesh lines, for integer R ``rs`` (n_R, d) and ``y`` (n_R, n_cols); None where the
-    direct sum is estimated faster (:func:`separable_is_faster`)."""
+    direct sum is estimated faster (:func:`separable_is_faster`). Rows in the layout of
+    :func:`sorted_by_last` are used in place; others are sorted once (a cached copy).
+
+    * 3D, per mesh plane: V(R_2, R_3) = Σ_{R_1} e^{2πi f_1 R_1} Y(R) (:class:`_PlanePlan`),
+      where cheaper than summing every R per line;
+    * per line: W(g) = Σ_{R_l = g} e^{2πi f_lead·R_lead} Y(R) (or the same sum of V), and
+      the groups ±g combined, W(g) + W(-g) and i(W(g) - W(-g)), so that
+    * per point the sum has the real coefficients cos(2π f_l g), sin(2π f_l g): one real
+      GEMM with half the operations of the complex one.
+
+    No symmetry of Y is assumed; the sums are the direct ones in another order.
+    """
     lines, offset, line = chunk_lines(mesh, start, stop)
-    r_last = rs[:, -1]
-    groups = np.unique(r_last)
-    if not separable_is_faster(stop - start, lines.size, rs.shape[0], groups.size, line):
+    plan = _plan(rs, y)
+    n_pos = plan.positive.size
+    if not separable_is_faster(stop - start, lines.size, rs.shape[0], 1 + 2 * n_pos, line):
         return None
+    rs, y = plan.rs, plan.y
     counts = np.asarray(mesh.counts)
     s = 0.5 if mesh.shift else 0.0
     lead = np.stack(np.unravel_index(lines, tuple(counts[:-1])), axis=-1)  # (L, d-1)
     f_lead = (lead + s) / counts[:-1]
-    phase_lead = np.exp(2j * np.pi * (f_lead @ rs[:, :-1].T))  # (L, nR)
-    # W[l, g] = Σ_{R: R_l = groups[g]} phase_lead[l, R] Y(R)
-    w = np.empty((lines.size, groups.size, y.shape[1]), dtype=complex)
-    for g, value in enumerate(groups):
-        sel = np.flatnonzero(r_last == value)
-        w[:, g] = phase_lead[:, sel] @ y[sel]
+    # Q[l] = [W(0), W(g) + W(-g) for g > 0, i(W(g) - W(-g)) for g > 0] (W of an absent
+    # group zero)
+    q = np.zeros((lines.size, 1 + 2 * n_pos, y.shape[1]), dtype=complex)
+    planes, first = np.unique(lead[:, 0], return_index=True) if lead.shape[1] else ([], [])
+    stage = plan.plane
+    if stage is not None and (
+        len(planes) * stage.r1.size * stage.combos.shape[0] + lines.size * stage.combos.shape[0]
+        >= lines.size * rs.shape[0]
+    ):
+        stage = None
+    if stage is None:
+        phase = np.exp(2j * np.pi * (f_lead @ rs[:, :-1].T))  # (L, nR)
+        _fill_line_sums(q, phase, y, plan.bounds, plan.positive)
+    else:
+        f1 = (np.asarray(planes) + s) / counts[0]
+        v = np.exp(2j * np.pi * np.outer(f1, stage.r1)) @ stage.table  # (P, n_c n_cols)
+        v = v.reshape(len(planes), stage.combos.shape[0], -1)
+        ends = [*list(first[1:]), lines.size]
+        for p, (lo, hi) in enumerate(zip(first, ends, strict=True)):
+            phase = np.exp(2j * np.pi * np.outer(f_lead[lo:hi, 1], stage.combos[:, 0]))
+            _fill_line_sums(q[lo:hi], phase, v[p], stage.bounds, plan.positive)
     f_last = (np.arange(line) + s) / counts[-1]
-    phase_last = np.exp(2j * np.pi * np.outer(f_last, groups))  # (line, G)
-    full = np.matmul(phase_last[None], w)  # (L, line, n_cols)
+    angle = 2 * np.pi * np.outer(f_last, plan.positive)  # (line, n_pos)
+    coef = np.concatenate([np.ones((line, 1)), np.cos(angle), np.sin(angle)], axis=1)
+    full = np.matmul(coef[None], q.view(float)).view(complex)  # (L, line, n_cols)
     return full.reshape(lines.size * line, -1)[offset : offset + (stop - start)]
+
+
+def _fill_line_sums(
+    q: ComplexArray,
+    phase: ComplexArray,
+    data: ComplexArray,
+    bounds: dict[int, tuple[int, int]],
+    positive: np.ndarray,
+) -> None:
+    """Q (L, 1 + 2 n_pos, n_cols) of :func:`separable_sum` from W(g) = phase[:, rows of g]
+    @ data[rows of g] (``bounds``: the rows of each last-component value g)."""
+    n_pos = positive.size
+
+    def group_sum(g: int, out: np.ndarray) -> bool:
+        lo_hi = bounds.get(g)
+        if lo_hi is None:
+            return False
+        lo, hi = lo_hi
+        np.matmul(phase[:, lo:hi], data[lo:hi], out=out)
+        return True
+
+    group_sum(0, q[:, 0])
+    minus = np.empty((q.shape[0], q.shape[2]), dtype=complex)
+    for j, g in enumerate(positive.tolist()):
+        plus, diff = q[:, 1 + j], q[:, 1 + n_pos + j]
+        group_sum(g, plus)
+        diff[...] = plus
+        if group_sum(-g, minus):
+            plus += minus
+            diff -= minus
+        diff *= 1j
 
 
 def grid_bloch_blocks(

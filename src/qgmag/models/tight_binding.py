@@ -423,8 +423,8 @@ class TightBindingModel:
         """(R (nR', d) integers, Y (nR', n_terms * n * n) complex) with
         Σ_R' Y(R') e^{ik·R'} = the Bloch sums of :meth:`bloch_blocks` (terms as in
         :meth:`_stacked_blocks`): one R of every ±R pair with Y, its partner with Y^†
-        (R = 0 once with Y + Y^†, Y(0) halved). For separable sums on uniform meshes
-        (:mod:`qgmag.bands.grid_bloch`)."""
+        (R = 0 once with Y + Y^†, Y(0) halved), rows ordered by R_l. For separable sums on
+        uniform meshes (:mod:`qgmag.bands.grid_bloch`)."""
         cache_name = f"_stack_grid_{order}_{int(connection)}"
         cached = self.__dict__.get(cache_name)
         if cached is not None:
@@ -438,7 +438,9 @@ class TightBindingModel:
         blocks = np.concatenate([np.where(zero[:, None, None, None], y + y_dag, y), y_dag[~zero]])
         if connection:
             blocks = pack_curl(blocks)
-        out = (rs, np.ascontiguousarray(blocks.reshape(rs.shape[0], -1)))
+        from qgmag.bands.grid_bloch import sorted_by_last
+
+        out = sorted_by_last(rs, blocks.reshape(rs.shape[0], -1))  # R_l groups contiguous
         object.__setattr__(self, cache_name, out)
         return out
 

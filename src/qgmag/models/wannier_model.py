@@ -328,7 +328,9 @@ class WannierModel(TightBindingModel):
             zero = ~np.any(vec[idx], axis=1)
             rs = np.concatenate([vec[idx], -vec[idx][~zero]])
             y = np.concatenate([np.where(zero[:, None, None, None], y + y_dag, y), y_dag[~zero]])
-        out = (rs, np.ascontiguousarray(y.reshape(rs.shape[0], -1)))
+        from qgmag.bands.grid_bloch import sorted_by_last
+
+        out = sorted_by_last(rs, y.reshape(rs.shape[0], -1))  # R_l groups contiguous
         object.__setattr__(self, cache, out)
         return out
 
