@@ -3,20 +3,23 @@
 On a Monkhorst–Pack mesh k = Σ_a f_a b_a with f_a = (i_a + s)/n_a, the phase factors
 e^{ik·R} = e^{2πi f·R} of the lattice vectors R (integers) factorize. The mesh is
 ordered with the last index fastest, so a chunk of consecutive points is a set of
-*lines* (fixed leading indices, all or part of the last index). With R = (R_lead, R_l):
+*lines* (fixed leading indices, all or part of the last index) in one or a few *planes*
+(fixed first index, 3D). For every Bloch-summed matrix Y (the hoppings and their
+Cartesian-derivative terms, :meth:`TightBindingModel.grid_term_blocks`):
 
-* per line:  W(R_l) = Σ_{R_lead} e^{2πi f_lead·R_lead} Y(R_lead, R_l)   (n_lines × n_R)
-* per point: X(k)  = Σ_{R_l} e^{2πi f_l R_l} W_line(k)(R_l)              (N × n_Rl)
+* per plane (3D): V(R_2, R_3) = Σ_{R_1} e^{2πi f_1 R_1} Y(R), one GEMM with a cached
+  dense table, where cheaper than the next step over every R;
+* per line:  W(R_l) = Σ_{R_lead} e^{2πi f_lead·R_lead} Y(R_lead, R_l) (or the same sum
+  of V over R_2), the groups ±R_l combined into W(g) + W(-g) and i(W(g) - W(-g));
+* per point: X(k) = W(0) + Σ_{g>0} [cos(2π f_l g)(W(g) + W(-g)) + sin(2π f_l g)
+  i(W(g) - W(-g))], one real GEMM (half the operations of the complex one),
 
-for every Bloch-summed matrix Y (the hoppings and their Cartesian-derivative terms,
-:meth:`TightBindingModel.grid_term_blocks`), instead of the direct N × n_R sum. For a
-Wannier model with n_Rl ≈ 7 distinct last components and lines of ~50 points this is a
-few times fewer operations. The sums are the same sums, in another order (equal to
-round-off). It is a per-line discrete Fourier sum: a 1D FFT along the line would need
-the R_l range padded to the line length and gains nothing for n_Rl ≲ 10, and a full 3D
-FFT needs the whole mesh in memory at once (2.6 GB for Fe 50³), which the chunked,
-bounded-memory design rules out; both are GEMMs here (one BLAS call per R_l group and
-one batched call per chunk).
+instead of the direct N × n_R sum. For a Wannier model with ~7 distinct components per
+direction and lines of ~50 points this is several times fewer operations. The sums are
+the same sums, in another order (equal to round-off), and assume no symmetry of Y. A
+1D FFT along the line would need the R_l range padded to the line length and gains
+nothing for n_Rl ≲ 10, and a full 3D FFT needs the whole mesh in memory at once (2.6 GB
+for Fe 50³), which the chunked, bounded-memory design rules out.
 
 :func:`grid_wannier_blocks` does the same for the Wannier matrices S(R), B(R), C(R) of
 a :class:`~qgmag.models.wannier_model.WannierModel`. Both return None when the separable
@@ -161,7 +164,10 @@ def separable_sum(
     rs, y = plan.rs, plan.y
     counts = np.asarray(mesh.counts)
     s = 0.5 if mesh.shift else 0.0
-    lead = np.stack(np.unravel_index(lines, tuple(counts[:-1])), axis=-1)  # (L, d-1)
+    if counts.size > 1:
+        lead = np.stack(np.unravel_index(lines, tuple(counts[:-1])), axis=-1)  # (L, d-1)
+    else:  # 1D: the one line has no leading components
+        lead = np.zeros((lines.size, 0), dtype=int)
     f_lead = (lead + s) / counts[:-1]
     # Q[l] = [W(0), W(g) + W(-g) for g > 0, i(W(g) - W(-g)) for g > 0] (W of an absent
     # group zero)
