@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 
@@ -57,7 +59,23 @@ def test_unsorted_rows_are_sorted_once_and_give_the_same_sums(monkeypatch):
     for r, v in ((rs[perm], y[perm]), (sorted_rs, sorted_y)):
         got = grid_bloch.separable_sum(mesh, 5, 100, r, v)
         np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
-    assert grid_bloch._plan(sorted_rs, sorted_y).y is sorted_y  # in place: no copy
+    assert grid_bloch._plan(sorted_rs, sorted_y).y is None  # in place: no copy
+    assert grid_bloch._plan(rs[perm], y[perm]).y is not None  # a sorted copy
+
+
+def test_cached_plans_go_with_their_arrays(monkeypatch):
+    """The plan cache holds no reference to the caller's arrays: a model's plan and plane
+    table are freed with it (no growth over a sweep of models)."""
+    rng = np.random.default_rng(5)
+    monkeypatch.setattr(grid_bloch, "SEPARABLE_MAX_COST_RATIO", np.inf)
+    mesh = UniformMesh(np.eye(3), (4, 4, 6), 1.0)
+    rs, y = grid_bloch.sorted_by_last(*_random_terms(rng, 3, 150, 4))
+    grid_bloch.separable_sum(mesh, 0, 96, rs, y)
+    key = id(y)
+    assert key in grid_bloch._PLANS
+    del y
+    gc.collect()
+    assert key not in grid_bloch._PLANS
 
 
 @pytest.mark.parametrize("dim", [1, 2])

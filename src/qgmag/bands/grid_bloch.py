@@ -88,10 +88,12 @@ class _PlanePlan:
 @dataclass(frozen=True)
 class _LinePlan:
     """The rows (R, Y) of a separable sum, ordered by :func:`sorted_by_last`, with each R_l
-    group's row range, the positive |R_l| values and, for 3D meshes, the plane stage."""
+    group's row range, the positive |R_l| values and, for 3D meshes, the plane stage.
+    ``rs``, ``y`` are the sorted copies, or None where the caller's arrays are in that
+    order already (the plan holds no reference to them: its cache entry goes with them)."""
 
-    rs: np.ndarray
-    y: ComplexArray
+    rs: np.ndarray | None
+    y: ComplexArray | None
     bounds: dict[int, tuple[int, int]]
     positive: np.ndarray
     plane: _PlanePlan | None
@@ -105,7 +107,8 @@ def _group_bounds(values: np.ndarray) -> dict[int, tuple[int, int]]:
 
 
 def _build_plan(rs: np.ndarray, y: ComplexArray) -> _LinePlan:
-    if np.any(np.diff(np.lexsort(rs.T)) != 1):  # not in the sorted layout: sort a copy
+    in_place = not np.any(np.diff(np.lexsort(rs.T)) != 1)
+    if not in_place:  # not in the sorted layout: sort a copy
         rs, y = sorted_by_last(rs, y)
     r_last = rs[:, -1]
     positive = np.union1d(r_last, -r_last)
@@ -121,21 +124,23 @@ def _build_plan(rs: np.ndarray, y: ComplexArray) -> _LinePlan:
             plane = _PlanePlan(
                 r1, combos, _group_bounds(combos[:, -1]), table.reshape(r1.size, -1)
             )
-    return _LinePlan(rs, y, _group_bounds(r_last), positive[positive > 0], plane)
+    kept = (None, None) if in_place else (rs, y)
+    return _LinePlan(*kept, _group_bounds(r_last), positive[positive > 0], plane)
 
 
 #: plans by id(y), each with a weak reference to its y (entries go when y does)
-_PLANS: dict[int, tuple[weakref.ref, _LinePlan]] = {}
+_PLANS: dict[int, tuple[weakref.ref, _LinePlan, tuple[int, ...]]] = {}
 
 
 def _plan(rs: np.ndarray, y: ComplexArray) -> _LinePlan:
     """The cached :class:`_LinePlan` of (rs, y) (built once per y array)."""
     entry = _PLANS.get(id(y))
-    if entry is not None and entry[0]() is y and entry[1].rs.shape == rs.shape:
+    if entry is not None and entry[0]() is y and entry[2] == rs.shape:
         return entry[1]
     plan = _build_plan(rs, y)
     key = id(y)
-    _PLANS[key] = (weakref.ref(y, lambda _, key=key, plans=_PLANS: plans.pop(key, None)), plan)
+    ref = weakref.ref(y, lambda _, key=key, plans=_PLANS: plans.pop(key, None))
+    _PLANS[key] = (ref, plan, rs.shape)
     return plan
 
 
@@ -161,7 +166,8 @@ def separable_sum(
     n_pos = plan.positive.size
     if not separable_is_faster(stop - start, lines.size, rs.shape[0], 1 + 2 * n_pos, line):
         return None
-    rs, y = plan.rs, plan.y
+    if plan.y is not None:  # the sorted copy
+        rs, y = plan.rs, plan.y
     counts = np.asarray(mesh.counts)
     s = 0.5 if mesh.shift else 0.0
     if counts.size > 1:
