@@ -159,3 +159,14 @@ def test_bad_compute_arguments_are_qgmag_errors(kwargs):
     kwargs = {"kmesh": (6, 6), **kwargs}
     with pytest.raises(QgmagError):
         qgmag.compute(qgmag.models.haldane(), "chern_number", 0.0, **kwargs)
+
+
+def test_overflowing_bloch_sum_is_refused_after_the_solve():
+    """Finite hoppings whose Bloch sum overflows: the summed H(k) is checked through its
+    eigenvalues (the engine skips the full-matrix check for Bloch-summed models)."""
+    t = 1e308
+    model = qgmag.TightBindingModel(
+        np.eye(2), [[0, 0], [0.5, 0.5]], [(0, 1, (0, 0), t), (0, 1, (1, 0), t), (0, 0, (1, 0), t)]
+    )
+    with pytest.raises(ModelError, match="NaN or infinite"):
+        qgmag.compute(model, "anomalous_hall_conductivity", 0.0, kmesh=(8, 8))
